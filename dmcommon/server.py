@@ -1,0 +1,89 @@
+"""The console scripts `dm-manager`, `dm-expander`, `dm-resourcifier`: one service under gunicorn."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Callable, Sequence
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from dmcommon.settings import Setting
+
+
+class _Gunicorn(BaseApplication):
+    """Serve an app built by a factory, with options given in code rather than on argv."""
+
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]):
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self._factory()
+
+
+def service_command(
+    name: str, factory_path: str, default_port: int, settings: Sequence[Setting]
+) -> click.Command:
+    """Build the click command that starts service `name` under gunicorn.
+
+    Every setting becomes a flag that mirrors its DM_* variable; a flag that is given
+    wins over the variable. `factory_path` is `module:function`, called with the config.
+    """
+
+    def run(host: str, port: int, workers: int, timeout: int, log_level: str, **values):
+        overrides = {}
+        for setting in settings:
+            value = values[setting.key.lower()]
+            if value is not None:
+                overrides[setting.key] = value
+        module_name, _, function = factory_path.partition(":")
+        factory = getattr(importlib.import_module(module_name), function)
+        # Fail before forking workers when the settings are unusable.
+        factory(overrides)
+        options = {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "timeout": timeout,
+            "loglevel": log_level,
+            "accesslog": "-",
+            "errorlog": "-",
+            "worker_tmp_dir": "/dev/shm" if _has_shm() else None,
+            # Several services (and test runs) share one host: no shared control socket.
+            "control_socket_disable": True,
+        }
+        _Gunicorn(lambda: factory(overrides), {k: v for k, v in options.items() if v}).run()
+
+    params: list[click.Parameter] = [
+        click.Option(["--host"], default="127.0.0.1", show_default=True, help="address to bind"),
+        click.Option(["--port"], default=default_port, show_default=True, type=int),
+        click.Option(["--workers"], default=2, show_default=True, type=int),
+        click.Option(
+            ["--timeout"], default=120, show_default=True, type=int,
+            help="seconds before gunicorn restarts a silent worker",
+        ),
+        click.Option(["--log-level"], default="info", show_default=True),
+    ]
+    for setting in settings:
+        is_flag = isinstance(setting.default, bool)
+        params.append(
+            click.Option(
+                [setting.flag, setting.key.lower()],
+                default=None,
+                is_flag=is_flag,
+                flag_value=True if is_flag else None,
+                type=None if is_flag else (int if isinstance(setting.default, int) else str),
+                help=f"{setting.help} [env {setting.env}]",
+            )
+        )
+    return click.Command(name, callback=run, params=params, help=f"Run the DM {name} service.")
+
+
+def _has_shm() -> bool:
+    return os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)

@@ -1,0 +1,73 @@
+"""Service settings: a default, overridden by a DM_* environment variable, then by the caller."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+
+def parse_bool(text: str) -> bool:
+    """Read a boolean the way environment variables usually spell one."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its config key, environment variable, default and parser."""
+
+    key: str
+    env: str
+    default: Any = None
+    parse: Callable[[str], Any] = str
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The console-script flag for this setting, e.g. DM_KUBECONFIG -> --kubeconfig."""
+        name = self.env.removeprefix("DM_")
+        return "--" + name.lower().replace("_", "-")
+
+
+def load_settings(
+    settings: Sequence[Setting],
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return `{key: value}` with precedence defaults < environment < overrides."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in settings:
+        value = setting.default
+        if setting.env in environ:
+            raw = environ[setting.env]
+            try:
+                value = setting.parse(raw)
+            except ValueError as error:
+                raise ValueError(f"{setting.env}: {error}") from None
+        config[setting.key] = value
+    config.update(overrides or {})
+    return config
+
+
+COMMON_SETTINGS = (
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        "DM_MAX_REQUEST_BYTES",
+        10 * 1024 * 1024,
+        int,
+        "largest request body accepted, in bytes",
+    ),
+    Setting(
+        "INTERNAL_TOKEN",
+        "DM_INTERNAL_TOKEN",
+        None,
+        str,
+        "shared token on calls between the services",
+    ),
+)

@@ -1,0 +1,1 @@
+"""Expander service: turns a configuration with templates into a flat list of primitives."""

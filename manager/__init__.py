@@ -1,0 +1,1 @@
+"""Manager service: the public REST API, the deployment workflow and the repository."""

@@ -1,0 +1,1 @@
+"""Storage of deployments, manifests and type instances."""

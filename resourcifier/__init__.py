@@ -1,0 +1,1 @@
+"""Resourcifier service: applies, reads and deletes primitive resources on a cluster."""

@@ -1,0 +1,70 @@
+"""Fixtures that start DM's services, the simulator and kubectl as real processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import ServiceProcess, start_service, start_simulator
+
+
+@dataclass
+class Simulator:
+    process: ServiceProcess
+    url: str
+    kubeconfig: Path
+
+
+@dataclass
+class Stack:
+    """The three services wired together over one simulator."""
+
+    manager: str
+    expander: str
+    resourcifier: str
+    simulator: Simulator
+    processes: dict[str, ServiceProcess]
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory) -> Simulator:
+    workdir = tmp_path_factory.mktemp("sim")
+    process, url, kubeconfig = start_simulator(workdir)
+    yield Simulator(process, url, kubeconfig)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def expander_url(tmp_path_factory) -> str:
+    process, url = start_service("expander", tmp_path_factory.mktemp("expander"))
+    yield url
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def resourcifier_url(tmp_path_factory, simulator) -> str:
+    process, url = start_service(
+        "resourcifier",
+        tmp_path_factory.mktemp("resourcifier"),
+        ["--kubeconfig", str(simulator.kubeconfig)],
+    )
+    yield url
+    process.stop()
+
+
+@pytest.fixture
+def stack(tmp_path, simulator, expander_url, resourcifier_url) -> Stack:
+    """A fresh manager (own SQLite file) over the shared expander, resourcifier and simulator."""
+    process, url = start_service(
+        "manager",
+        tmp_path,
+        [
+            "--expander-url", expander_url,
+            "--resourcifier-url", resourcifier_url,
+            "--data-dir", str(tmp_path / "data"),
+        ],
+    )
+    yield Stack(url, expander_url, resourcifier_url, simulator, {"manager": process})
+    process.stop()
