@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Create .venv and install DM with its test extras; safe to run again.
+# Create .venv and install DM with its test extras; quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
+    echo "creating .venv"
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[test]'
+    echo "installing DM and its dependencies into .venv (log: .venv/install.log)"
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+        && .venv/bin/python -m pip install -e '.[test]'; } >.venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "installation failed; see .venv/install.log" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 if ! command -v kubectl >/dev/null; then
