@@ -40,7 +40,7 @@ class Repository(ABC):
 
     @abstractmethod
     def delete_deployment(self, name: str) -> None:
-        """Remove the deployment, its manifests and its type instances."""
+        """Remove the deployment, its manifests and its type instances; `NotFound` if absent."""
 
     @abstractmethod
     def begin_operation(
@@ -54,7 +54,7 @@ class Repository(ABC):
 
     @abstractmethod
     def add_manifest(self, manifest: Manifest) -> None:
-        """Store a manifest of an existing deployment."""
+        """Store a manifest of an existing deployment (else `NotFound`); `Conflict` if taken."""
 
     @abstractmethod
     def save_manifest(self, manifest: Manifest) -> None:
@@ -70,7 +70,7 @@ class Repository(ABC):
 
     @abstractmethod
     def set_type_instances(self, deployment: str, instances: list[TypeInstance]) -> None:
-        """Replace the type instances recorded for a deployment."""
+        """Replace the type instances recorded for a deployment; `NotFound` if absent."""
 
     @abstractmethod
     def list_types(self) -> list[str]:
@@ -82,7 +82,10 @@ class Repository(ABC):
 
     @abstractmethod
     def fail_interrupted_operations(self) -> list[str]:
-        """Mark deployments left in progress by a crash `Failed` ("interrupted"); return names."""
+        """Mark deployments left in progress by a crash `Failed` ("interrupted"); return names.
+
+        Operations of live processes (other workers or replicas) are left alone.
+        """
 
     @abstractmethod
     def check(self) -> None:

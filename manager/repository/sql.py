@@ -205,18 +205,6 @@ class SqlRepository(Repository):
         self._watch(current)
         return current
 
-    def touch_operation(self, name: str) -> None:
-        """Refresh the heartbeat of an operation this process owns.
-
-        The background thread already does this; call it to prove liveness right away.
-        """
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                update(deployments)
-                .where(deployments.c.name == name, deployments.c.operation_owner == self.owner)
-                .values(operation_heartbeat=time.time())
-            )
-
     def fail_interrupted_operations(self) -> list[str]:
         """Mark deployments whose operation's owner died `Failed`; return their names.
 
