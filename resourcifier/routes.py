@@ -2,11 +2,54 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify, request
+
+from dmcommon.errors import BadRequest
+from resourcifier.service import Resourcifier, parse_dry_run
 
 bp = Blueprint("resourcifier", __name__)
+
+
+def _service() -> Resourcifier:
+    return current_app.extensions["resourcifier"]
+
+
+def _body():
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise BadRequest("the request body is not JSON: send {\"resources\": [...]}")
+    return body
 
 
 @bp.get("/healthz")
 def healthz():
     return "ok"
+
+
+@bp.get("/readyz")
+def readyz():
+    _service().check()
+    return "ok"
+
+
+@bp.post("/configurations")
+@bp.put("/configurations")
+def apply_configuration():
+    dry_run = parse_dry_run(request.args.get("dryRun"))
+    return jsonify(_service().apply(_body(), dry_run).to_dict()), 201
+
+
+@bp.delete("/configurations")
+def delete_configuration():
+    dry_run = parse_dry_run(request.args.get("dryRun"))
+    return jsonify(_service().delete(_body(), dry_run).to_dict()), 200
+
+
+@bp.get("/configurations/<type_>")
+def list_objects(type_: str):
+    return jsonify(_service().list(type_, request.args.get("namespace")))
+
+
+@bp.get("/configurations/<type_>/<name>")
+def get_object(type_: str, name: str):
+    return jsonify(_service().get(type_, name, request.args.get("namespace")))

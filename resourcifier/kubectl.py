@@ -1,0 +1,124 @@
+"""Running kubectl: connection flags, a timeout on every call, no shell, no leaked token."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from dmcommon.errors import BadGateway, GatewayTimeout
+
+log = logging.getLogger(__name__)
+
+# Settings that become `--flag value` on every call, in this order.
+_VALUE_FLAGS = (
+    ("KUBECONFIG", "--kubeconfig"),
+    ("CONTEXT", "--context"),
+    ("SERVER", "--server"),
+    ("TOKEN", "--token"),
+    ("CERTIFICATE_AUTHORITY", "--certificate-authority"),
+    ("CLIENT_CERTIFICATE", "--client-certificate"),
+    ("CLIENT_KEY", "--client-key"),
+)
+
+# kubectl's ways of saying that it never got an answer from the cluster (or was turned
+# away as a whole), as opposed to the cluster refusing one object.
+_UNREACHABLE = re.compile(
+    r"Unable to connect to the server|The connection to the server .* was refused"
+    r"|dial tcp|no such host|i/o timeout|connection reset by peer|x509:|tls:"
+    r"|You must be logged in to the server|provide credentials"
+    r"|couldn't get current server API group list|invalid configuration"
+    r"|no configuration has been provided",
+)
+
+
+@dataclass
+class Outcome:
+    """A finished kubectl call; `stderr` is already scrubbed of secrets."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether the failure is about the cluster connection rather than an object."""
+        return not self.ok and bool(_UNREACHABLE.search(self.stderr))
+
+    def error_lines(self) -> list[str]:
+        """kubectl's error text, one entry per line, warnings left out when errors remain."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if not line.startswith("Warning:")]
+        return errors or lines or [f"kubectl exited with status {self.returncode}"]
+
+    def reason(self) -> str:
+        return "; ".join(self.error_lines())
+
+
+class Kubectl:
+    """Runs the configured kubectl with the configured connection flags.
+
+    With no connection setting at all, kubectl finds its own configuration: the
+    KUBECONFIG variable, ~/.kube/config or, in a pod, the service account.
+    """
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.binary = config["KUBECTL"]
+        self.timeout = float(config["KUBECTL_TIMEOUT"])
+        self._token = config.get("TOKEN") or None
+        self._flags: list[str] = []
+        for key, flag in _VALUE_FLAGS:
+            if config.get(key):
+                self._flags += [flag, str(config[key])]
+        if config.get("INSECURE_SKIP_TLS_VERIFY"):
+            self._flags.append("--insecure-skip-tls-verify=true")
+        self._cache_dir: str | None = None
+
+    def resolve_binary(self) -> str:
+        """The kubectl executable's path; raises ValueError when there is none."""
+        path = shutil.which(self.binary)
+        if not path:
+            raise ValueError(f"kubectl not found: {self.binary!r} is not an executable")
+        return path
+
+    def run(self, args: Sequence[str], stdin: str | None = None) -> Outcome:
+        """Run `kubectl <flags> <args>`; raise 504 on timeout, 502 when it cannot start."""
+        command = [self.binary, *self._flags, "--cache-dir", self._cache(), *args]
+        log.debug("kubectl %s", self.scrub(" ".join(args)))
+        try:
+            done = subprocess.run(
+                command,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise GatewayTimeout(
+                f"kubectl {args[0]} did not finish within {self.timeout:g} seconds"
+            ) from None
+        except OSError as error:
+            raise BadGateway(f"cannot run kubectl {self.binary!r}: {error.strerror}") from None
+        return Outcome(done.returncode, done.stdout, self.scrub(done.stderr))
+
+    def scrub(self, text: str) -> str:
+        """`text` with the bearer token replaced, so it can be logged or answered."""
+        return text.replace(self._token, "<token>") if self._token else text
+
+    def _cache(self) -> str:
+        # A private discovery cache: shared ~/.kube/cache may be read-only in a pod or
+        # stale from another cluster; created lazily so start-up checks leave none behind.
+        if self._cache_dir is None:
+            self._cache_dir = tempfile.mkdtemp(prefix="dm-kubectl-cache-")
+            atexit.register(shutil.rmtree, self._cache_dir, True)
+        return self._cache_dir

@@ -1,0 +1,85 @@
+"""What the resourcifier does per request, over whichever backend it was given."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dmcommon.errors import BadRequest
+from dmcommon.settings import parse_bool
+from resourcifier.backend import Backend
+from resourcifier.configuration import Configuration
+
+# Path and query values reach kubectl as arguments: anything that could read as a
+# flag or a list of several types is refused before kubectl sees it.
+_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+_NAMESPACE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+class Resourcifier:
+    """Validates requests, hands them to the backend and puts the answers together."""
+
+    def __init__(self, backend: Backend, default_namespace: str | None = None):
+        self.backend = backend
+        self.default_namespace = default_namespace
+
+    def apply(self, body: Any, dry_run: bool = False) -> Configuration:
+        """Create or update every resource; each comes back with its state."""
+        configuration = self._checked(body)
+        results = self.backend.apply(configuration.objects, configuration.namespace, dry_run)
+        for resource, result in zip(configuration.resources, results):
+            resource.state = result
+        return configuration
+
+    def delete(self, body: Any, dry_run: bool = False) -> Configuration:
+        """Delete every resource; one already gone counts as deleted."""
+        configuration = self._checked(body)
+        results = self.backend.delete(configuration.objects, configuration.namespace, dry_run)
+        for resource, result in zip(configuration.resources, results):
+            resource.state = result
+        return configuration
+
+    def get(self, type_: str, name: str, namespace: str | None) -> dict[str, Any]:
+        """The live object named `name` of kind or resource `type_`."""
+        _check("type", type_, _TYPE)
+        _check("name", name, _NAME)
+        return self.backend.get(type_, name, _namespace(namespace))
+
+    def list(self, type_: str, namespace: str | None) -> list[dict[str, Any]]:
+        """The live objects of kind or resource `type_`."""
+        _check("type", type_, _TYPE)
+        return self.backend.list(type_, _namespace(namespace))
+
+    def check(self) -> None:
+        """Raise `ServiceUnavailable` when the backend's runtime does not answer."""
+        self.backend.check()
+
+    def _checked(self, body: Any) -> Configuration:
+        configuration = Configuration.from_dict(body)
+        if configuration.namespace is not None:
+            _check("namespace", configuration.namespace, _NAMESPACE)
+        configuration.check_against(self.backend, self.default_namespace)
+        return configuration
+
+
+def parse_dry_run(value: str | None) -> bool:
+    """`?dryRun=true|false` (absent: false)."""
+    if value is None:
+        return False
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise BadRequest(f"dryRun must be true or false, not {value!r}") from None
+
+
+def _namespace(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    _check("namespace", value, _NAMESPACE)
+    return value
+
+
+def _check(what: str, value: str, pattern: re.Pattern[str]) -> None:
+    if not pattern.fullmatch(value) or len(value) > 253:
+        raise BadRequest(f"invalid {what} {value!r}")
