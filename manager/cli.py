@@ -1,10 +1,236 @@
-"""`dm`: the command-line client of the manager API."""
+"""`dm`: the command-line client of the manager API (DESIGN §8).
+
+Every command but `up` talks to the manager at `--service` (or `DM_SERVICE`). The
+output format is `-o table|yaml|json`; `table` is the default except for `expand` and
+`manifest`, whose natural form is the YAML document itself. A failure prints the
+server's message on stderr and exits 1; a deployment left `Failed` also exits 1.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
+from manager import cli_output as out
+from manager.cli_bundle import BundleError, load_template, parse_properties
+from manager.cli_client import ManagerClient, ManagerError
+from manager.cli_up import up
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+DEFAULT_SERVICE = "http://localhost:8080"
+
+
+class _Context:
+    """What every command needs: the client and the chosen output format."""
+
+    def __init__(self, service: str, token: str | None, output: str | None):
+        self.client = ManagerClient(service, token)
+        self.output = output
+
+    def format(self, default: str = "table") -> str:
+        return self.output or default
+
+
+pass_context = click.make_pass_decorator(_Context)
+
+
+class _Group(click.Group):
+    """Turns the CLI's own exceptions into one clear line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ManagerError, BundleError) as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--service",
+    envvar="DM_SERVICE",
+    default=DEFAULT_SERVICE,
+    show_default=True,
+    help="manager URL [env DM_SERVICE]",
+)
+@click.option("--token", envvar="DM_API_TOKEN", help="bearer token for the API [env DM_API_TOKEN]")
+@click.option(
+    "-o", "--output", type=click.Choice(out.FORMATS), help="output format (default: table)"
+)
+@click.pass_context
+def main(ctx: click.Context, service: str, token: str | None, output: str | None) -> None:
     """Deploy, update, roll back and delete applications with Deployment Manager."""
+    ctx.obj = _Context(service, token, output)
+
+
+def _file_argument(function):
+    return click.argument(
+        "file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    )(function)
+
+
+def _properties_option(function):
+    return click.option(
+        "--properties",
+        "-p",
+        help="k=v,k2=v2: properties of a single template (ints, floats and true/false are typed)",
+    )(function)
+
+
+def _show_deployment(ctx: _Context, deployment: dict[str, Any]) -> None:
+    """Print a deployment with its resources' states; exit 1 when it is Failed."""
+    manifest = None
+    if deployment.get("latestManifest"):
+        manifest = ctx.client.get_manifest(deployment["name"], deployment["latestManifest"])
+    output = ctx.format()
+    if output == "table":
+        click.echo(out.deployment_view(deployment, manifest))
+    else:
+        click.echo(out.to_text({**deployment, "resources": out.resource_rows(manifest)}, output))
+    if (deployment.get("state") or {}).get("status") == "Failed":
+        raise SystemExit(1)
+
+
+@main.command()
+@_file_argument
+@click.option("--name", help="deployment name (default: the file's name without extensions)")
+@click.option("--namespace", help="target namespace (default: the manager's)")
+@_properties_option
+@pass_context
+def deploy(
+    ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
+) -> None:
+    """Deploy a configuration or a single template FILE as a new deployment."""
+    template = load_template(file, name, namespace, parse_properties(properties))
+    _show_deployment(ctx, ctx.client.create_deployment(template.to_dict()))
+
+
+@main.command()
+@_file_argument
+@click.option("--name", required=True, help="the deployment to update")
+@click.option("--namespace", help="target namespace (default: unchanged)")
+@_properties_option
+@pass_context
+def update(
+    ctx: _Context, file: Path, name: str, namespace: str | None, properties: str | None
+) -> None:
+    """Update deployment NAME to the configuration in FILE (a new manifest)."""
+    template = load_template(file, name, namespace, parse_properties(properties))
+    _show_deployment(ctx, ctx.client.update_deployment(name, template.to_dict()))
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--keep-resources", is_flag=True, help="forget the deployment but leave its objects running"
+)
+@pass_context
+def delete(ctx: _Context, name: str, keep_resources: bool) -> None:
+    """Delete deployment NAME and, unless --keep-resources, its objects."""
+    deployment = ctx.client.delete_deployment(name, keep_resources)
+    output = ctx.format()
+    if output != "table":
+        click.echo(out.to_text(deployment, output))
+    elif keep_resources:
+        click.echo(f"deployment {name} deleted; its resources were left in place")
+    else:
+        click.echo(f"deployment {name} deleted")
+
+
+@main.command("list")
+@pass_context
+def list_deployments(ctx: _Context) -> None:
+    """List the deployments."""
+    deployments = ctx.client.list_deployments()
+    output = ctx.format()
+    click.echo(out.deployments_table(deployments) if output == "table" else out.to_text(
+        deployments, output
+    ))
+
+
+@main.command()
+@click.argument("name")
+@pass_context
+def get(ctx: _Context, name: str) -> None:
+    """Show deployment NAME and the state of each of its resources."""
+    _show_deployment(ctx, ctx.client.get_deployment(name))
+
+
+@main.command()
+@click.argument("name")
+@pass_context
+def manifests(ctx: _Context, name: str) -> None:
+    """List the manifests of deployment NAME, oldest first."""
+    names = ctx.client.list_manifests(name)
+    output = ctx.format()
+    click.echo(out.names_table("MANIFEST", names) if output == "table" else out.to_text(
+        names, output
+    ))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("manifest", required=False)
+@pass_context
+def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
+    """Show MANIFEST of deployment NAME (default: the latest); YAML unless -o says otherwise."""
+    if manifest is None:
+        manifest = ctx.client.get_deployment(name).get("latestManifest")
+        if not manifest:
+            raise click.ClickException(f"deployment {name} has no manifest")
+    document = ctx.client.get_manifest(name, manifest)
+    output = ctx.format("yaml")
+    click.echo(out.manifest_view(document) if output == "table" else out.to_text(
+        document, output
+    ))
+
+
+@main.command()
+@_file_argument
+@click.option("--name", help="deployment name templates see as env.deployment")
+@click.option("--namespace", help="namespace templates see as env.project")
+@_properties_option
+@pass_context
+def expand(
+    ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
+) -> None:
+    """Expand FILE without deploying it; YAML unless -o says otherwise."""
+    template = load_template(file, name, namespace, parse_properties(properties))
+    expansion = ctx.client.expand(template.to_dict())
+    output = ctx.format("yaml")
+    click.echo(out.expansion_table(expansion) if output == "table" else out.to_text(
+        expansion, output
+    ))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("manifest")
+@pass_context
+def rollback(ctx: _Context, name: str, manifest: str) -> None:
+    """Re-deploy MANIFEST's configuration as deployment NAME's newest manifest."""
+    _show_deployment(ctx, ctx.client.rollback(name, manifest))
+
+
+@main.command()
+@pass_context
+def types(ctx: _Context) -> None:
+    """List the types used by current deployments."""
+    names = ctx.client.list_types()
+    output = ctx.format()
+    click.echo(out.names_table("TYPE", names) if output == "table" else out.to_text(
+        names, output
+    ))
+
+
+@main.command()
+@click.argument("type_name", metavar="TYPE")
+@pass_context
+def instances(ctx: _Context, type_name: str) -> None:
+    """List where TYPE is used (`all` for every type)."""
+    found = ctx.client.list_instances(type_name)
+    output = ctx.format()
+    click.echo(out.instances_table(found) if output == "table" else out.to_text(found, output))
+
+
+main.add_command(up)

@@ -1,0 +1,182 @@
+"""Turn a file on disk into the Template the manager API takes (DESIGN §4).
+
+FILE is either a configuration (YAML with `resources:`) whose `imports:` are read
+relative to it, or a single template file deployed as one resource of its own type.
+Each imported template brings its sibling `<file>.schema` when there is one, and the
+files that schema imports, read relative to the schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from manager.models import ImportFile, Template
+
+TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".py")
+_DNS_LABEL_MAX = 63
+
+
+class BundleError(Exception):
+    """A local file cannot be read or understood; the message names the file."""
+
+
+def dns_name(text: str) -> str:
+    """A DNS-1123 label made from `text`: lower case, `-` for anything else, at most 63 chars."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower())
+    name = re.sub(r"-{2,}", "-", name).strip("-")[:_DNS_LABEL_MAX].rstrip("-")
+    if not name:
+        raise BundleError(f"cannot make a deployment name from {text!r}; pass --name")
+    return name
+
+
+def default_name(path: Path) -> str:
+    """The deployment name used when none is given: the file's stem as a DNS-1123 label."""
+    return dns_name(path.name.split(".", 1)[0])
+
+
+def parse_scalar(text: str) -> Any:
+    """Read a property value typed on the command line: integer, float, boolean or string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_properties(text: str | None) -> dict[str, Any]:
+    """Parse `k=v,k2=v2` into a dict with typed values; an empty or missing text is `{}`."""
+    properties: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BundleError(f"--properties: expected key=value, got {item.strip()!r}")
+        properties[key] = parse_scalar(value.strip())
+    return properties
+
+
+@dataclass
+class _Collector:
+    """Import files gathered so far, keyed by import name, in the order first met."""
+
+    files: dict[str, ImportFile] = field(default_factory=dict)
+
+    def add(self, name: str, path: str, file: Path, imported_by: Path) -> None:
+        if name in self.files:
+            return
+        content = _read(file, f"imported by {imported_by}")
+        self.files[name] = ImportFile(name=name, path=path, content=content)
+        if file.suffix in TEMPLATE_SUFFIXES:
+            self._add_schema(name, path, file)
+
+    def _add_schema(self, name: str, path: str, template: Path) -> None:
+        schema = template.with_name(template.name + ".schema")
+        if not schema.is_file():
+            return
+        content = _read(schema, f"schema of {template}")
+        self.files[f"{name}.schema"] = ImportFile(
+            name=f"{name}.schema", path=f"{path}.schema", content=content
+        )
+        for entry in _import_entries(_load_yaml(schema, content), schema):
+            self.add(entry[0], entry[1], schema.parent / entry[1], schema)
+
+
+def _read(file: Path, why: str) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BundleError(f"{file}: file not found ({why})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BundleError(f"{file}: cannot read ({why}): {error}") from None
+
+
+def _load_yaml(file: Path, content: str) -> Any:
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        raise BundleError(f"{file}: invalid YAML: {error}") from None
+
+
+def _import_entries(document: Any, file: Path) -> list[tuple[str, str]]:
+    """The (name, path) pairs of a document's `imports:`; `name` defaults to `path`."""
+    if not isinstance(document, dict) or document.get("imports") is None:
+        return []
+    entries = document["imports"]
+    if not isinstance(entries, list):
+        raise BundleError(f"{file}: 'imports' must be a list of {{path, name}} entries")
+    pairs = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise BundleError(f"{file}: imports[{index}] needs a 'path' string")
+        name = entry.get("name", entry["path"])
+        if not isinstance(name, str) or not name:
+            raise BundleError(f"{file}: imports[{index}].name must be a non-empty string")
+        pairs.append((name, entry["path"]))
+    return pairs
+
+
+def is_configuration(file: Path, content: str) -> bool:
+    """True when `content` is a configuration (a YAML mapping with `resources:`)."""
+    if file.suffix in TEMPLATE_SUFFIXES:
+        return False
+    document = _load_yaml(file, content)
+    return isinstance(document, dict) and "resources" in document
+
+
+def load_template(
+    file: Path,
+    name: str | None = None,
+    namespace: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> Template:
+    """Bundle `file` and everything it imports into a Template named `name`.
+
+    `properties` applies only to a single template file; for a configuration it must
+    be empty, since the configuration already sets every resource's properties.
+    """
+    content = _read(file, "the file to deploy")
+    collector = _Collector()
+    if is_configuration(file, content):
+        if properties:
+            raise BundleError(
+                "--properties applies only when FILE is a single template, "
+                f"but {file} is a configuration"
+            )
+        for import_name, import_path in _import_entries(_load_yaml(file, content), file):
+            collector.add(import_name, import_path, file.parent / import_path, file)
+    else:
+        if file.suffix not in TEMPLATE_SUFFIXES:
+            raise BundleError(
+                f"{file}: not a configuration (no 'resources:') and not a template "
+                f"({', '.join(TEMPLATE_SUFFIXES)})"
+            )
+        collector.add(file.name, file.name, file, file)
+        content = yaml.safe_dump(
+            {
+                "resources": [
+                    {
+                        "name": default_name(file),
+                        "type": file.name,
+                        "properties": properties or {},
+                    }
+                ]
+            },
+            sort_keys=False,
+        )
+    return Template(
+        name=name or default_name(file),
+        content=content,
+        imports=list(collector.files.values()),
+        namespace=namespace,
+    )
