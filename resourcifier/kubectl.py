@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -95,21 +98,28 @@ class Kubectl:
         command = [self.binary, *self._flags, "--cache-dir", self._cache(), *args]
         log.debug("kubectl %s", self.scrub(" ".join(args)))
         try:
-            done = subprocess.run(
+            # Its own session, so a timeout also ends whatever kubectl started (credential
+            # plugins) instead of waiting on their open pipes.
+            process = subprocess.Popen(
                 command,
-                input=stdin,
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=self.timeout,
-                check=False,
+                start_new_session=True,
             )
+        except OSError as error:
+            raise BadGateway(f"cannot run kubectl {self.binary!r}: {error.strerror}") from None
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=self.timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             raise GatewayTimeout(
                 f"kubectl {args[0]} did not finish within {self.timeout:g} seconds"
             ) from None
-        except OSError as error:
-            raise BadGateway(f"cannot run kubectl {self.binary!r}: {error.strerror}") from None
-        return Outcome(done.returncode, done.stdout, self.scrub(done.stderr))
+        return Outcome(process.returncode, stdout, self.scrub(stderr))
 
     def scrub(self, text: str) -> str:
         """`text` with the bearer token replaced, so it can be logged or answered."""

@@ -1,0 +1,133 @@
+"""POST and PUT /configurations: every resource applied, each with its own state."""
+
+from __future__ import annotations
+
+import json
+
+from tests.resourcifier.conftest import config_map, deployment, live_names, post
+from tests.support import kubectl
+
+
+def test_post_creates_every_resource_and_answers_201(resourcifier_url, simulator, namespace):
+    body = {"resources": [config_map("a", namespace), deployment("web")], "namespace": namespace}
+    response = post(resourcifier_url, body)
+    assert response.status_code == 201, response.text
+    resources = response.json()["resources"]
+    assert [r["state"] for r in resources] == [{"status": "Created", "errors": []}] * 2
+    assert [r["properties"] for r in resources] == [r["properties"] for r in body["resources"]]
+    assert live_names(simulator, "configmaps", namespace) == ["a"]
+    assert live_names(simulator, "deployments", namespace) == ["web"]
+
+
+def test_each_created_resource_comes_back_with_its_live_object(resourcifier_url, namespace):
+    response = post(resourcifier_url, {"resources": [config_map("a", namespace)]})
+    live = response.json()["resources"][0]["live"]
+    assert live["metadata"]["uid"]
+    assert live["metadata"]["namespace"] == namespace
+    assert live["data"] == {"key": "value"}
+
+
+def test_configuration_namespace_places_objects_that_name_none(
+    resourcifier_url, simulator, namespace
+):
+    response = post(resourcifier_url, {"resources": [config_map("a")], "namespace": namespace})
+    assert response.json()["resources"][0]["state"]["status"] == "Created"
+    assert live_names(simulator, "configmaps", namespace) == ["a"]
+
+
+def test_put_updates_existing_objects(resourcifier_url, simulator, namespace):
+    post(resourcifier_url, {"resources": [config_map("a", namespace, color="red")]})
+    response = post(
+        resourcifier_url, {"resources": [config_map("a", namespace, color="blue")]}, method="PUT"
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["resources"][0]["state"]["status"] == "Created"
+    out = kubectl(simulator.kubeconfig, "get", "configmap", "a", "-n", namespace, "-o", "json")
+    assert json.loads(out.stdout)["data"] == {"color": "blue"}
+
+
+def test_namespace_in_the_batch_is_created_before_its_objects(resourcifier_url, simulator):
+    name = "rt-fresh-namespace"
+    body = {"resources": [
+        config_map("inside", name),
+        {"name": "ns", "type": "Namespace",
+         "properties": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}},
+    ]}
+    response = post(resourcifier_url, body)
+    assert [r["state"]["status"] for r in response.json()["resources"]] == ["Created", "Created"]
+    assert live_names(simulator, "configmaps", name) == ["inside"]
+
+
+def test_dry_run_validates_without_persisting(resourcifier_url, simulator, namespace):
+    response = post(resourcifier_url, {"resources": [config_map("a", namespace)]}, dryRun="true")
+    assert response.status_code == 201
+    assert response.json()["resources"][0]["state"]["status"] == "Created"
+    assert live_names(simulator, "configmaps", namespace) == []
+
+
+def test_invalid_object_fails_with_the_clusters_reason_and_the_others_are_created(
+    resourcifier_url, simulator, namespace
+):
+    bad = deployment("bad", labels={"app": "something-else"})
+    body = {"resources": [config_map("a"), bad, config_map("b")], "namespace": namespace}
+    response = post(resourcifier_url, body)
+    assert response.status_code == 201
+    a, failed, b = response.json()["resources"]
+    assert a["state"]["status"] == b["state"]["status"] == "Created"
+    assert failed["state"]["status"] == "Failed"
+    assert any('"bad"' in error and "invalid" in error.lower()
+               for error in failed["state"]["errors"]), failed["state"]
+    assert "live" not in failed
+    assert live_names(simulator, "configmaps", namespace) == ["a", "b"]
+    assert live_names(simulator, "deployments", namespace) == []
+
+
+def test_two_invalid_objects_each_carry_their_own_error(resourcifier_url, simulator, namespace):
+    body = {"resources": [
+        deployment("one", labels={"app": "x"}), config_map("fine"),
+        deployment("two", labels={"app": "y"}),
+    ], "namespace": namespace}
+    one, fine, two = post(resourcifier_url, body).json()["resources"]
+    assert fine["state"]["status"] == "Created"
+    assert one["state"]["status"] == two["state"]["status"] == "Failed"
+    assert '"one"' in " ".join(one["state"]["errors"])
+    assert '"two"' not in " ".join(one["state"]["errors"])
+    assert '"two"' in " ".join(two["state"]["errors"])
+    assert '"one"' not in " ".join(two["state"]["errors"])
+    assert live_names(simulator, "configmaps", namespace) == ["fine"]
+
+
+def test_object_in_a_missing_namespace_fails_alone(resourcifier_url, simulator, namespace):
+    body = {"resources": [config_map("a", namespace), config_map("b", "rt-no-such-namespace")]}
+    a, b = post(resourcifier_url, body).json()["resources"]
+    assert a["state"]["status"] == "Created"
+    assert b["state"]["status"] == "Failed"
+    assert "rt-no-such-namespace" in " ".join(b["state"]["errors"])
+
+
+def test_kind_of_a_freshly_created_crd_is_accepted(resourcifier_url, simulator, namespace):
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                     "x-kubernetes-preserve-unknown-fields": True}}}],
+        },
+    }
+    widget = {"name": "w", "type": "Widget", "properties": {
+        "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+        "spec": {"size": 3}}}
+    # The service has looked at the cluster's kinds before the CRD exists.
+    post(resourcifier_url, {"resources": [config_map("warm", namespace)]})
+    created = post(resourcifier_url, {"resources": [
+        {"name": "crd", "type": "CustomResourceDefinition", "properties": crd}]})
+    assert created.json()["resources"][0]["state"]["status"] == "Created", created.text
+    response = post(resourcifier_url, {"resources": [widget], "namespace": namespace})
+    assert response.status_code == 201, response.text
+    assert response.json()["resources"][0]["state"]["status"] == "Created", response.text
+    assert live_names(simulator, "widgets", namespace) == ["w"]
