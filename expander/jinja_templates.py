@@ -1,0 +1,101 @@
+"""Jinja templates, rendered in Jinja's sandboxed environment with strict undefined values."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jinja2
+import jinja2.debug  # noqa: F401 - loaded now: the sandboxed worker cannot read modules later
+import jinja2.ext
+from jinja2.sandbox import SandboxedEnvironment
+
+from dmcommon.errors import BadRequest
+
+
+class JinjaTemplateError(BadRequest):
+    """A Jinja template failed to compile or render."""
+
+
+class OutputTooLarge(BadRequest):
+    """A template produced more text than the limit allows."""
+
+
+class JinjaRenderer:
+    """Renders the Jinja imports of one request.
+
+    `find_source(name)` returns `(filename, text)` of an import given its name or path,
+    or None; `{% import %}` and `{% include %}` use it too.
+    """
+
+    def __init__(self, find_source: Callable[[str], tuple[str, str] | None], max_output: int):
+        self._find_source = find_source
+        self._max_output = max_output
+        self._filenames: set[str] = set()
+        self.environment = SandboxedEnvironment(
+            loader=jinja2.FunctionLoader(self._load),
+            undefined=jinja2.StrictUndefined,
+            extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
+            keep_trailing_newline=True,
+        )
+
+    def _load(self, name: str):
+        found = self._find_source(name)
+        if found is None:
+            return None
+        filename, text = found
+        self._filenames.add(filename)
+        return text, filename, lambda: True
+
+    def render(self, name: str, variables: dict[str, Any]) -> str:
+        """Render import `name` with `variables`; stop as soon as the output is too large."""
+        filename = name
+        try:
+            template = self.environment.get_template(name)
+            filename = template.filename or name
+            chunks: list[str] = []
+            size = 0
+            for chunk in template.generate(variables):
+                size += len(chunk)
+                if size > self._max_output:
+                    raise OutputTooLarge(
+                        f"{filename}: output is larger than the limit of {self._max_output} bytes"
+                    )
+                chunks.append(chunk)
+            return "".join(chunks)
+        except BadRequest:
+            raise
+        except jinja2.TemplateNotFound as error:
+            where = self._innermost(error) or (filename, None)
+            raise JinjaTemplateError(
+                f"{_at(*where)}: imports '{error.name}', which was not supplied with the request"
+            ) from None
+        except jinja2.TemplateSyntaxError as error:
+            raise JinjaTemplateError(
+                f"{_at(error.filename or filename, error.lineno)}: syntax error: {error.message}"
+            ) from None
+        except jinja2.UndefinedError as error:
+            where = self._innermost(error) or (filename, None)
+            message = f"{_at(*where)}: undefined variable: {error.message}"
+            raise JinjaTemplateError(message) from None
+        except MemoryError:
+            raise
+        except Exception as error:
+            where = self._innermost(error) or (filename, None)
+            raise JinjaTemplateError(
+                f"{_at(*where)}: {type(error).__name__}: {error}"
+            ) from None
+
+    def _innermost(self, error: BaseException) -> tuple[str, int] | None:
+        """The template file and line where `error` was raised, from Jinja's rewritten traceback."""
+        found = None
+        tb = error.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename in self._filenames:
+                found = (filename, tb.tb_lineno)
+            tb = tb.tb_next
+        return found
+
+
+def _at(filename: str, line: int | None) -> str:
+    return f"{filename} line {line}" if line else filename
