@@ -1,22 +1,61 @@
-"""Application factory of the manager service."""
+"""Application factory of the manager service: wires the workflow's collaborators once."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
-from dmcommon.errors import register_error_handlers
+from dmcommon.errors import DMError, register_error_handlers
+from manager.actions import Services
+from manager.clients import ExpanderClient, ResourcifierClient
 from manager.config import load_config
+from manager.discovery import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocator
+from manager.repository import open_repository
 from manager.routes import bp
 
+log = logging.getLogger("manager")
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the manager app; `config` overrides defaults and DM_* variables."""
+
+def create_app(config: Mapping[str, Any] | None = None, services: Services | None = None) -> Flask:
+    """Build the manager app; `config` overrides defaults and DM_* variables.
+
+    `services` replaces the collaborators built from the settings (tests pass fakes).
+    On start-up, operations left in progress by a dead manager process are marked
+    `Failed`; those of live sibling workers or replicas are left alone.
+    """
     app = Flask(__name__)
     app.config.update(load_config(config))
+    # Types may be URLs (`/types/https://host/t.py/instances`): keep their double slashes.
+    app.url_map.merge_slashes = False
     register_error_handlers(app)
-    require_bearer_token(app, app.config["API_TOKEN"])
+    require_bearer_token(app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz"))
+    if services is None:
+        services = build_services(app.config)
+    for name in services.repository.fail_interrupted_operations():
+        log.warning('deployment "%s" was interrupted by a restart and is now Failed', name)
+    app.extensions["dm"] = services
     app.register_blueprint(bp)
     return app
+
+
+def build_services(config: Mapping[str, Any]) -> Services:
+    """The real collaborators: the repository, the two service clients, the type resolver."""
+    timeout = config["DOWNSTREAM_TIMEOUT"]
+    token = config["INTERNAL_TOKEN"]
+    expander = ServiceLocator(EXPANDER_SERVICE, config["EXPANDER_URL"])
+    resourcifier = ServiceLocator(RESOURCIFIER_SERVICE, config["RESOURCIFIER_URL"])
+    for locator in (expander, resourcifier):
+        try:
+            log.info("using the %s at %s", locator.service_name, locator.url())
+        except DMError as error:
+            log.error("%s; the manager is not ready until it is found", error.message)
+    return Services(
+        repository=open_repository(config["DATABASE_URL"], config["DATA_DIR"]),
+        expander=ExpanderClient(expander.url, timeout, token),
+        resourcifier=ResourcifierClient(resourcifier.url, timeout, token),
+        resolve_types=lambda template: template,
+        default_namespace=config["DEFAULT_NAMESPACE"],
+    )

@@ -1,0 +1,32 @@
+"""Update: apply a new Template to an existing deployment and prune what it dropped."""
+
+from __future__ import annotations
+
+from dmcommon.errors import NotFound
+from manager.actions.base import Action
+from manager.models import UPDATING, Deployment, Manifest, Template
+
+
+class Update(Action):
+    def run(self, template: Template, if_match: str | None = None) -> Deployment:
+        """Plan the new manifest, lock the deployment and roll it out.
+
+        Without a namespace in the Template the deployment keeps its own. A bad Template
+        changes nothing; a stale `if_match` or a running operation is a `Conflict`.
+        """
+        current = self.repository.get_deployment(template.name)
+        return self.redeploy(current, template, if_match)
+
+    def redeploy(self, current: Deployment, template: Template, if_match: str | None) -> Deployment:
+        """Roll `template` out as a new manifest of the existing deployment `current`."""
+        plan = self.plan(template, template.namespace or current.namespace)
+        deployment = self.repository.begin_operation(current.name, UPDATING, if_match)
+        return self.roll_out(deployment, plan, previous=self._latest(deployment))
+
+    def _latest(self, deployment: Deployment) -> Manifest | None:
+        if deployment.latest_manifest is None:
+            return None
+        try:
+            return self.repository.get_manifest(deployment.name, deployment.latest_manifest)
+        except NotFound:
+            return None

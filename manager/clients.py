@@ -1,0 +1,182 @@
+"""HTTP clients of the services the manager drives: one class per downstream service.
+
+Every call has a connect and a read timeout. A call is retried only when the request
+never reached the service (connection refused or failed), which is safe for any method.
+Failures become errors with honest statuses: 503 when the service's address is unknown,
+502 when it cannot be reached or answers badly, 504 when it does not answer in time, and
+400 when it rejects our input (the message is the service's own).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from dmcommon.errors import (
+    BadGateway,
+    BadRequest,
+    GatewayTimeout,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+
+CONNECT_TIMEOUT = 5.0
+HEALTH_TIMEOUT = 3.0
+
+# Returns the service's base URL, or raises ServiceUnavailable saying why there is none.
+Locator = Callable[[], str]
+
+
+def fixed_url(url: str) -> Locator:
+    """A locator for a URL known in advance."""
+    base = url.rstrip("/")
+    return lambda: base
+
+
+class ServiceClient:
+    """What both clients share: locating the service, the session, error mapping."""
+
+    service = "service"
+
+    def __init__(self, locate: Locator, timeout: float, token: str | None = None):
+        self._locate = locate
+        self.timeout = timeout
+        self._session = requests.Session()
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=0,
+            status=0,
+            other=0,
+            redirect=0,
+            backoff_factor=0.1,
+            allowed_methods=None,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
+
+    @property
+    def url(self) -> str:
+        """The base URL now; `ServiceUnavailable` when it cannot be found."""
+        return self._locate()
+
+    def check(self) -> None:
+        """Raise a `DMError` unless the service answers its liveness probe."""
+        response = self._send("GET", "/healthz", timeout=(HEALTH_TIMEOUT, HEALTH_TIMEOUT))
+        if response.status_code != 200:
+            raise ServiceUnavailable(
+                f"the {self.service} at {self.url} is not healthy (HTTP {response.status_code})"
+            )
+
+    def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
+        base = self.url
+        try:
+            return self._session.request(
+                method, base + path, timeout=timeout or (CONNECT_TIMEOUT, self.timeout), **kwargs
+            )
+        except requests.Timeout:
+            raise GatewayTimeout(
+                f"the {self.service} at {base} did not answer {method} {path} in time"
+            ) from None
+        except requests.RequestException as error:
+            raise BadGateway(
+                f"cannot reach the {self.service} at {base}: {_reason(error)}"
+            ) from None
+
+    def _json(self, response: requests.Response, what: str) -> Any:
+        """The JSON answer of a successful call; an error for anything else."""
+        if response.status_code < 300:
+            try:
+                return response.json()
+            except ValueError:
+                raise BadGateway(f"the {self.service} answered {what} with invalid JSON") from None
+        message = _message(response)
+        if response.status_code == 400:
+            raise BadRequest(message)
+        if response.status_code == 413:
+            raise PayloadTooLarge(f"the {self.service} refused {what} as too large: {message}")
+        if response.status_code in (401, 403):
+            raise BadGateway(
+                f"the {self.service} refused the internal token ({response.status_code}): "
+                "check DM_INTERNAL_TOKEN on both services"
+            )
+        raise BadGateway(
+            f"the {self.service} failed {what} (HTTP {response.status_code}): {message}"
+        )
+
+
+class ExpanderClient(ServiceClient):
+    """Client of the expander: turns a Template into `{config, layout}`."""
+
+    service = "expander"
+
+    def expand(self, template: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+        """Expand `template` (a Template's wire form); `BadRequest` carries template errors."""
+        response = self._send("POST", "/expand", json={"template": template, "env": env})
+        result = self._json(response, "the expansion")
+        if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
+            raise BadGateway("the expander's answer has no 'config' object")
+        return result
+
+
+class ResourcifierClient(ServiceClient):
+    """Client of the resourcifier (the backend contract): apply, delete and read objects."""
+
+    service = "resourcifier"
+
+    def apply(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+        """Create or update a batch; each returned resource has its `state` (and `live`)."""
+        return self._batch("POST", resources, namespace, "the apply")
+
+    def delete(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+        """Delete a batch; a resource already gone comes back `Deleted`."""
+        return self._batch("DELETE", resources, namespace, "the delete")
+
+    def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """The live object, or None when it does not exist."""
+        path = f"/configurations/{quote(kind, safe='')}/{quote(name, safe='')}"
+        params = {"namespace": namespace} if namespace else None
+        response = self._send("GET", path, params=params)
+        if response.status_code == 404:
+            return None
+        result = self._json(response, f"reading {kind} {name}")
+        if not isinstance(result, dict):
+            raise BadGateway(f"the resourcifier's answer for {kind} {name} is not an object")
+        return result
+
+    def _batch(
+        self, method: str, resources: list[dict[str, Any]], namespace: str, what: str
+    ) -> list[dict[str, Any]]:
+        body = {"resources": resources, "namespace": namespace}
+        result = self._json(self._send(method, "/configurations", json=body), what)
+        items = result.get("resources") if isinstance(result, dict) else None
+        if not isinstance(items, list) or len(items) != len(resources):
+            raise BadGateway(f"the resourcifier's answer to {what} does not list every resource")
+        return items
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return str(body)[:500]
+
+
+def _reason(error: requests.RequestException) -> str:
+    """A short reason for a connection error, without urllib3's object reprs."""
+    text = str(error)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return text.split(": ")[-1].rstrip(")'\"")[:200] or type(error).__name__
