@@ -1,0 +1,120 @@
+"""`POST /expand`: the request and answer shapes, and bad request bodies."""
+
+import requests
+
+from tests.expander.conftest import body
+
+
+def test_primitives_pass_through_unchanged(expand):
+    result = expand.ok(
+        "resources:\n"
+        "- name: cm\n"
+        "  type: ConfigMap\n"
+        "  properties: {apiVersion: v1, kind: ConfigMap, metadata: {name: cm}}\n"
+        "  metadata: {dependsOn: [x]}\n"
+    )
+    assert result == {
+        "config": {"resources": [{
+            "name": "cm",
+            "type": "ConfigMap",
+            "properties": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}},
+            "metadata": {"dependsOn": ["x"]},
+        }]},
+        "layout": {"resources": [{"name": "cm", "type": "ConfigMap"}]},
+    }
+
+
+def test_body_that_is_not_json_is_rejected(client):
+    response = client.post("/expand", data="resources: []", content_type="application/json")
+    assert response.status_code == 400
+    assert "request body must be JSON" in response.get_json()["message"]
+
+
+def test_body_that_is_not_an_object_is_rejected(client):
+    response = client.post("/expand", json=["template"])
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith("request body must be a JSON object")
+
+
+def test_missing_template_is_rejected(client):
+    response = client.post("/expand", json={"env": {"deployment": "d"}})
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "request body needs a template"
+
+
+def test_missing_content_is_rejected(client):
+    response = client.post("/expand", json={"template": {"name": "d", "imports": []}})
+    assert response.status_code == 400
+    assert "template.content is required" in response.get_json()["message"]
+
+
+def test_content_of_the_wrong_type_is_rejected(client):
+    response = client.post("/expand", json={"template": {"name": "d", "content": 3}})
+    assert response.get_json() == {"status": 400, "message": "template.content must be a string"}
+
+
+def test_imports_that_are_not_a_list_are_rejected(client):
+    request = body("resources: []")
+    request["template"]["imports"] = {"a.jinja": "x"}
+    response = client.post("/expand", json=request)
+    assert response.get_json() == {"status": 400, "message": "template.imports must be a list"}
+
+
+def test_import_without_content_is_rejected(client):
+    request = body("resources: []")
+    request["template"]["imports"] = [{"name": "a.jinja"}]
+    response = client.post("/expand", json=request)
+    assert response.get_json()["message"] == "template.imports[0].content must be a string"
+
+
+def test_import_without_name_or_path_is_rejected(client):
+    request = body("resources: []")
+    request["template"]["imports"] = [{"content": "x"}]
+    response = client.post("/expand", json=request)
+    assert response.get_json()["message"] == "template.imports[0] needs a name or a path"
+
+
+def test_env_of_the_wrong_type_is_rejected(client):
+    request = body("resources: []")
+    request["env"] = {"deployment": 5}
+    response = client.post("/expand", json=request)
+    assert response.get_json()["message"] == "env.deployment must be a string"
+
+
+def test_import_name_defaults_to_its_path(client):
+    request = body("resources:\n- {name: a, type: t.jinja}\n")
+    request["template"]["imports"] = [{"path": "t.jinja", "content": "resources: []\n"}]
+    response = client.post("/expand", json=request)
+    assert response.status_code == 200
+    assert response.get_json()["layout"]["resources"][0]["type"] == "t.jinja"
+
+
+def test_body_over_the_size_limit_is_413(tmp_path):
+    from expander.app import create_app
+
+    client = create_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
+    response = client.post("/expand", json=body("resources: []\n" + "#" * 2000))
+    assert response.status_code == 413
+    assert response.get_json()["message"] == "request body is larger than the limit of 1000 bytes"
+
+
+def test_gunicorn_served_expander_expands(expander_url):
+    response = requests.post(
+        f"{expander_url}/expand",
+        json=body(
+            "resources:\n- {name: a, type: t.jinja, properties: {n: 2}}\n",
+            {"t.jinja": "resources:\n{% for i in range(properties.n) %}"
+                        "- {name: r{{ i }}, type: Pod}\n{% endfor %}"},
+        ),
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert [r["name"] for r in response.json()["config"]["resources"]] == ["r0", "r1"]
+
+
+def test_gunicorn_served_expander_reports_errors_as_json(expander_url):
+    response = requests.post(
+        f"{expander_url}/expand", json=body("resources: [\n"), timeout=30
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("config: invalid YAML at line 2")
