@@ -105,7 +105,10 @@ def _load_yaml(file: Path, content: str) -> Any:
     try:
         return yaml.safe_load(content)
     except yaml.YAMLError as error:
-        raise BundleError(f"{file}: invalid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise BundleError(f"{file}: invalid YAML{where}: {problem}") from None
 
 
 def _import_entries(document: Any, file: Path) -> list[tuple[str, str]]:

@@ -1,0 +1,184 @@
+"""How the CLI turns files on disk into the Template the manager takes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from manager.cli_bundle import (
+    BundleError,
+    default_name,
+    dns_name,
+    load_template,
+    parse_properties,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_configuration_bundles_its_imports_and_their_schemas(tmp_path):
+    write(
+        tmp_path,
+        {
+            "app.yaml": "imports:\n- path: web.py\nresources:\n- {name: a, type: web.py}\n",
+            "web.py": "def GenerateConfig(context):\n    return {'resources': []}\n",
+            "web.py.schema": "imports:\n- path: helpers/names.py\nproperties: {}\n",
+            "helpers/names.py": "PREFIX = 'x'\n",
+        },
+    )
+    template = load_template(tmp_path / "app.yaml")
+    assert template.name == "app"
+    assert template.content == (tmp_path / "app.yaml").read_text()
+    assert [(item.name, item.path) for item in template.imports] == [
+        ("web.py", "web.py"),
+        ("web.py.schema", "web.py.schema"),
+        ("helpers/names.py", "helpers/names.py"),
+    ]
+    assert template.imports[2].content == "PREFIX = 'x'\n"
+
+
+def test_import_name_overrides_path_and_schema_follows_the_name(tmp_path):
+    write(
+        tmp_path,
+        {
+            "app/app.yaml": (
+                "imports:\n- {path: ../lib/svc.jinja, name: svc.jinja}\n"
+                "resources:\n- {name: a, type: svc.jinja}\n"
+            ),
+            "lib/svc.jinja": "resources: []\n",
+            "lib/svc.jinja.schema": "properties: {}\n",
+        },
+    )
+    template = load_template(tmp_path / "app" / "app.yaml")
+    assert [(item.name, item.path) for item in template.imports] == [
+        ("svc.jinja", "../lib/svc.jinja"),
+        ("svc.jinja.schema", "../lib/svc.jinja.schema"),
+    ]
+
+
+def test_schema_imports_are_read_relative_to_the_schema(tmp_path):
+    write(
+        tmp_path,
+        {
+            "app.yaml": "imports:\n- path: lib/t.py\nresources:\n- {name: a, type: lib/t.py}\n",
+            "lib/t.py": "",
+            "lib/t.py.schema": "imports:\n- path: common.py\n",
+            "lib/common.py": "X = 1\n",
+        },
+    )
+    names = [item.name for item in load_template(tmp_path / "app.yaml").imports]
+    assert names == ["lib/t.py", "lib/t.py.schema", "common.py"]
+
+
+def test_single_template_becomes_one_resource_with_typed_properties(tmp_path):
+    write(tmp_path, {"My_Service.py": "", "My_Service.py.schema": "properties: {}\n"})
+    template = load_template(
+        tmp_path / "My_Service.py",
+        properties=parse_properties("replicas=3,ratio=0.5,public=true,image=nginx:1.27"),
+    )
+    assert template.name == "my-service"
+    assert yaml.safe_load(template.content) == {
+        "resources": [
+            {
+                "name": "my-service",
+                "type": "My_Service.py",
+                "properties": {"replicas": 3, "ratio": 0.5, "public": True, "image": "nginx:1.27"},
+            }
+        ]
+    }
+    assert [item.name for item in template.imports] == ["My_Service.py", "My_Service.py.schema"]
+
+
+def test_name_and_namespace_are_passed_through():
+    template = load_template(EXAMPLES / "guestbook" / "guestbook.yaml", "shop", "team-a")
+    assert (template.name, template.namespace) == ("shop", "team-a")
+    assert template.to_dict()["namespace"] == "team-a"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Guest_Book", "guest-book"),
+        ("--a..b--", "a-b"),
+        ("x" * 80, "x" * 63),
+    ],
+)
+def test_dns_name_makes_a_valid_label(text, expected):
+    assert dns_name(text) == expected
+
+
+def test_default_name_drops_every_extension():
+    assert default_name(Path("replicated_service.py.schema")) == "replicated-service"
+
+
+def test_dns_name_refuses_text_without_letters_or_digits():
+    with pytest.raises(BundleError, match="pass --name"):
+        dns_name("___")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", {}),
+        ("a=1", {"a": 1}),
+        ("a=-2.5, b=FALSE", {"a": -2.5, "b": False}),
+        ("s=hello world,empty=", {"s": "hello world", "empty": ""}),
+        ("url=http://x/?q=1", {"url": "http://x/?q=1"}),
+    ],
+)
+def test_parse_properties_types_values(text, expected):
+    assert parse_properties(text) == expected
+
+
+@pytest.mark.parametrize("text", ["novalue", "=1", "a=1,b"])
+def test_parse_properties_rejects_items_without_key_and_value(text):
+    with pytest.raises(BundleError, match="expected key=value"):
+        parse_properties(text)
+
+
+def test_missing_import_names_the_file_and_who_imports_it(tmp_path):
+    write(tmp_path, {"app.yaml": "imports:\n- path: gone.py\nresources: []\n"})
+    with pytest.raises(BundleError) as error:
+        load_template(tmp_path / "app.yaml")
+    assert (
+        str(error.value)
+        == f"{tmp_path / 'gone.py'}: file not found (imported by {tmp_path / 'app.yaml'})"
+    )
+
+
+def test_invalid_yaml_names_the_file_and_line(tmp_path):
+    write(tmp_path, {"app.yaml": "resources:\n- name: a\n  type: [\n"})
+    with pytest.raises(
+        BundleError, match=r"app\.yaml: invalid YAML at line 4, column 1: expected the node content"
+    ):
+        load_template(tmp_path / "app.yaml")
+
+
+def test_imports_must_be_a_list_of_entries_with_a_path(tmp_path):
+    write(tmp_path, {"app.yaml": "imports:\n- name: only-a-name\nresources: []\n"})
+    with pytest.raises(BundleError, match=r"imports\[0\] needs a 'path' string"):
+        load_template(tmp_path / "app.yaml")
+
+
+def test_properties_are_refused_for_a_configuration():
+    with pytest.raises(
+        BundleError, match="--properties applies only when FILE is a single template"
+    ):
+        load_template(EXAMPLES / "guestbook" / "guestbook.yaml", properties={"a": 1})
+
+
+def test_plain_yaml_without_resources_is_neither_configuration_nor_template(tmp_path):
+    write(tmp_path, {"notes.yaml": "hello: world\n"})
+    with pytest.raises(
+        BundleError, match="not a configuration .no 'resources:'. and not a template"
+    ):
+        load_template(tmp_path / "notes.yaml")
