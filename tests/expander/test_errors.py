@@ -26,7 +26,9 @@ def test_missing_resources_in_template_result(expand):
     message = expand.error(
         "resources:\n- {name: a, type: t.jinja}\n", {"t.jinja": "outputs: []\n"}
     )
-    assert message == "template t.jinja (resource 'a'): the template's result has no 'resources:' list"
+    assert message == (
+        "template t.jinja (resource 'a'): the template's result has no 'resources:' list"
+    )
 
 
 def test_resource_without_name(expand):
@@ -115,7 +117,10 @@ def test_undefined_variable_in_an_imported_jinja_file_names_that_file(expand):
             "t.jinja": "{% import 'm.jinja' as m %}resources:\n- {name: '{{ m.f() }}', type: P}\n",
         },
     )
-    assert message == "template t.jinja (resource 'a'): m.jinja line 2: undefined variable: 'missing' is undefined"
+    assert message == (
+        "template t.jinja (resource 'a'): m.jinja line 2: undefined variable:"
+        " 'missing' is undefined"
+    )
 
 
 def test_jinja_syntax_error_names_file_and_line(expand):

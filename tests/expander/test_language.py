@@ -98,7 +98,8 @@ def test_project_defaults_to_the_namespace(client):
 def test_templates_read_raw_imports(expand):
     imports = {
         "data.txt": "hello",
-        "j.jinja": "resources:\n- {name: j, type: Pod, properties: {v: '{{ imports['data.txt'] }}'}}\n",
+        "j.jinja": "resources:\n- name: j\n  type: Pod\n"
+                   "  properties: {v: '{{ imports['data.txt'] }}'}\n",
         "p.py": "def GenerateConfig(c):\n    return {'resources': [{'name': 'p', 'type': 'Pod',"
                 " 'properties': {'v': c.imports['data.txt']}}]}\n",
     }

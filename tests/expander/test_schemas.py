@@ -81,7 +81,9 @@ def test_schema_imports_that_are_supplied_are_fine(expand):
 def test_invalid_schema_is_a_clear_error(expand):
     response = _expand(expand, "{image: x}", "properties:\n  replicas: {type: integr}\n")
     message = response.get_json()["message"]
-    assert message.startswith("template svc.jinja (resource 'web'): schema svc.jinja.schema is invalid:")
+    assert message.startswith(
+        "template svc.jinja (resource 'web'): schema svc.jinja.schema is invalid:"
+    )
     assert "properties/replicas/type" in message
 
 
