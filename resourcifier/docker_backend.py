@@ -181,8 +181,8 @@ class DockerBackend(Backend):
                 for pod in self._generated_pods(namespace):
                     if pod["metadata"]["name"] == name:
                         return pod
-        where = f"{namespace}/{name}" if namespace else name
-        raise NotFound(f"{kind} {where} not found")
+        where = f' in namespace "{namespace}"' if namespace else ""
+        raise NotFound(f'{kind} "{name}" not found{where}')
 
     def list(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
         kind = self._known_kind(kind)

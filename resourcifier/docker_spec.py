@@ -89,11 +89,13 @@ def unsupported(path: str) -> SpecError:
 
 
 def canonical_kind(name: str) -> str | None:
-    """The kind a GET path names (`Deployment`, `deployments`, `deploy`), or None."""
-    for kind in API_VERSIONS:
-        if name.lower() == kind.lower():
-            return kind
-    return _KIND_ALIASES.get(name.lower())
+    """The kind a GET path names (`Deployment`, `deployments`, `deploy`, `deployments.apps`)."""
+    base, _, group = name.lower().partition(".")
+    kind = next((kind for kind in API_VERSIONS if kind.lower() == base), None)
+    kind = kind or _KIND_ALIASES.get(base)
+    if kind is None or (group and group != API_VERSIONS[kind].rpartition("/")[0]):
+        return None
+    return kind
 
 
 @dataclass(frozen=True)
