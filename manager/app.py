@@ -15,6 +15,7 @@ from manager.config import load_config
 from manager.discovery import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocator
 from manager.repository import open_repository
 from manager.routes import bp
+from manager.type_resolver import TypeResolver
 
 log = logging.getLogger("manager")
 
@@ -56,6 +57,6 @@ def build_services(config: Mapping[str, Any]) -> Services:
         repository=open_repository(config["DATABASE_URL"], config["DATA_DIR"]),
         expander=ExpanderClient(expander.url, timeout, token),
         resourcifier=ResourcifierClient(resourcifier.url, timeout, token),
-        resolve_types=lambda template: template,
+        resolve_types=TypeResolver.from_config(config).resolve,
         default_namespace=config["DEFAULT_NAMESPACE"],
     )

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+import requests
 import yaml
 
 from dmcommon.errors import BadGateway, BadRequest
 from manager.actions import Services
 from manager.app import create_app
 from manager.repository import open_repository
+from tests.support import ServiceProcess, start_service
 
 _uids = itertools.count(1)
 
@@ -120,3 +127,94 @@ def client(fakes):
         services=fakes,
     )
     return app.test_client()
+
+
+# End-to-end: the manager under gunicorn over the shared expander, resourcifier and simulator.
+
+POSTGRES_URL = os.environ.get("DM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Manager:
+    """A running manager process and what it needs to start again on the same database."""
+
+    url: str
+    process: ServiceProcess
+    flags: list[str]
+    workdir: Path
+    kubeconfig: Path
+    simulator: str
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, self.url + path, timeout=60, **kwargs)
+
+    def restart(self, env: dict[str, str] | None = None) -> None:
+        """Start a new manager process on the same database (after `process.kill()`)."""
+        self.process, self.url = start_service("manager", self.workdir, self.flags, env=env)
+
+
+def _postgres_schema_url(request) -> str:
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as error:
+        problem = f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI is set, so PostgreSQL tests must run)")
+        pytest.skip(problem)
+    schema = f"dm_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+    request.addfinalizer(drop)
+    base = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
+def start_manager(
+    request,
+    tmp_path,
+    simulator,
+    expander_url,
+    resourcifier_url,
+    database="sqlite",
+    flags=(),
+    env=None,
+) -> Manager:
+    all_flags = [
+        "--expander-url",
+        expander_url,
+        "--resourcifier-url",
+        resourcifier_url,
+        "--data-dir",
+        str(tmp_path / "data"),
+        *flags,
+    ]
+    if database == "postgresql":
+        all_flags += ["--database-url", _postgres_schema_url(request)]
+    process, url = start_service("manager", tmp_path, all_flags, env=env)
+    manager = Manager(url, process, all_flags, tmp_path, simulator.kubeconfig, simulator.url)
+    request.addfinalizer(lambda: manager.process.stop())
+    return manager
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def dm(request, tmp_path, simulator, expander_url, resourcifier_url) -> Manager:
+    """A fresh manager on a fresh database of the parameter's kind."""
+    return start_manager(
+        request, tmp_path, simulator, expander_url, resourcifier_url, request.param
+    )
+
+
+@pytest.fixture
+def dm_sqlite(request, tmp_path, simulator, expander_url, resourcifier_url) -> Manager:
+    """A fresh manager on its own SQLite file."""
+    return start_manager(request, tmp_path, simulator, expander_url, resourcifier_url)
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of this test's own on the shared simulator."""
+    return f"t-{uuid.uuid4().hex[:10]}"
