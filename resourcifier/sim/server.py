@@ -1,0 +1,525 @@
+"""The HTTP front of the simulator: routes Kubernetes API paths to the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from . import discovery, errors
+from .catalog import SCALABLE_KINDS, ResourceType
+from .faults import Controls, Fault
+from .patch import json_merge_patch, json_patch, strategic_merge
+from .selectors import parse_field_selector, parse_label_selector
+from .store import Store, WriteOptions, WriteResult
+from .table import as_table
+
+MAX_BODY = 3 * 1024 * 1024
+DEFAULT_WATCH_SECONDS = 1800
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/json-patch+json": "json",
+    "application/apply-patch+yaml": "apply",
+    "application/apply-patch+cbor": "unsupported",
+}
+
+
+@dataclass
+class Route:
+    """Where a resource request points."""
+
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str
+
+
+class Simulator:
+    """The state behind the server: the object store and the test controls."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.controls = Controls()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.controls.reset()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One request; every failure becomes a Status answer, never a traceback."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "k8s-sim"
+    sim: Simulator
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet by default: one line per request would drown the test logs."""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        self.warnings: list[str] = []
+        try:
+            url = urlsplit(self.path)
+            self.query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            self.route_path = url.path.rstrip("/") or "/"
+            self._dispatch(method)
+        except errors.StatusError as error:
+            self._drain()
+            self._send_json(error.code, error.to_dict())
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # noqa: BLE001 - a bug must not reach the client as a traceback
+            traceback.print_exc(file=sys.stderr)
+            self._drain()
+            self._send_json(500, errors.StatusError(500, "internal error in the simulator")
+                            .to_dict())
+
+    def _drain(self) -> None:
+        """Read an unread body so the next request on this connection starts cleanly."""
+        if getattr(self, "_body_read", False):
+            return
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) <= MAX_BODY:
+            self.rfile.read(int(length))
+        elif length:
+            self.close_connection = True
+
+    def _body(self) -> bytes:
+        self._body_read = True
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit():
+            self.close_connection = True
+            raise errors.bad_request("Content-Length must be a number")
+        if int(length) > MAX_BODY:
+            self.close_connection = True
+            raise errors.StatusError(413, f"the request body is larger than {MAX_BODY} bytes")
+        return self.rfile.read(int(length))
+
+    def _json_body(self, allow_yaml: bool = False) -> object:
+        raw = self._body()
+        try:
+            if allow_yaml:
+                return yaml.safe_load(raw.decode("utf-8"))
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+            reason = str(error).splitlines()[0]
+            raise errors.bad_request(f"the request body could not be decoded: {reason}") from None
+
+    def _send_json(self, code: int, body: object, content_type: str = "application/json") -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for warning in self.warnings:
+            self.send_header("Warning", '299 - "{}"'.format(warning.replace('"', '\\"')))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _send_text(self, code: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    # --- routing ---------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        path = self.route_path
+        parts = [p for p in path.split("/") if p]
+        if path in ("/healthz", "/livez", "/readyz"):
+            return self._send_text(200, "ok")
+        if parts[:1] == ["_sim"]:
+            return self._control(method, parts[1:])
+        if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
+            raise errors.StatusError(405, f"the server does not allow {method} on {path}")
+        store = self.sim.store
+        if method in ("GET", "HEAD"):
+            document = self._static_document(parts, store)
+            if document is not None:
+                return self._send_json(200, document)
+        route = self._resource_route(parts)
+        if route is None:
+            self._drain()
+            raise errors.StatusError(404, "the server could not find the requested resource",
+                                     "NotFound", {})
+        self._resource(method, route)
+
+    def _static_document(self, parts: list[str], store: Store) -> dict | None:
+        catalog = store.catalog
+        if parts == ["version"]:
+            return discovery.VERSION
+        if parts == ["api"]:
+            return discovery.api_versions(self.headers.get("Host", ""))
+        if parts == ["apis"]:
+            return discovery.api_group_list(catalog)
+        if len(parts) == 2 and parts[0] == "api":
+            return discovery.api_resource_list(catalog, "", parts[1])
+        if len(parts) == 2 and parts[0] == "apis":
+            return discovery.api_group(catalog, parts[1])
+        if len(parts) == 3 and parts[0] == "apis":
+            return discovery.api_resource_list(catalog, parts[1], parts[2])
+        if parts == ["openapi", "v3"]:
+            return discovery.openapi_v3_paths(catalog)
+        if parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):
+            group, version = ("", parts[3]) if parts[2] == "api" else (parts[3], parts[4])
+            if (parts[2] == "api") == (len(parts) == 4):
+                return discovery.openapi_v3_group_version(catalog, group, version)
+        return None
+
+    def _resource_route(self, parts: list[str]) -> Route | None:
+        if parts[:1] == ["api"] and len(parts) >= 3:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        catalog = self.sim.store.catalog
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            rt = catalog.lookup(group, version, rest[2])
+            if rt is not None and rt.namespaced and len(rest) <= 5:
+                return Route(rt, rest[1], rest[3] if len(rest) > 3 else None,
+                             rest[4] if len(rest) > 4 else "")
+        rt = catalog.lookup(group, version, rest[0])
+        if rt is None or len(rest) > 3:
+            return None
+        if rt.namespaced and len(rest) > 1:
+            return None
+        subresource = rest[2] if len(rest) > 2 else ""
+        return Route(rt, None if rt.namespaced else "", rest[1] if len(rest) > 1 else None,
+                     subresource)
+
+    # --- resources -------------------------------------------------------------------------
+
+    def _verb(self, method: str, route: Route) -> str:
+        if method in ("GET", "HEAD"):
+            if route.name:
+                return "get"
+            return "watch" if self.query.get("watch") in ("true", "1") else "list"
+        if method == "PATCH" and self.headers.get("Content-Type", "").startswith(
+            "application/apply-patch"
+        ):
+            return "apply"
+        verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+        if method == "DELETE" and not route.name:
+            return "deletecollection"
+        if method not in verbs:
+            raise errors.StatusError(405, f"the server does not allow this method: {method}")
+        return verbs[method]
+
+    def _resource(self, method: str, route: Route) -> None:
+        verb = self._verb(method, route)
+        rt = route.rt
+        if route.subresource and (
+            route.subresource not in rt.subresources or verb not in ("get", "update", "patch")
+        ):
+            raise errors.StatusError(404, "the server could not find the requested resource",
+                                     "NotFound", {})
+        if verb == "create" and route.name:
+            raise errors.StatusError(405, "the server does not allow this method on the "
+                                     "requested resource")
+        if verb in ("update", "patch", "apply") and not route.name:
+            raise errors.StatusError(405, "the server does not allow this method on the "
+                                     "requested resource")
+        controls = self.sim.controls
+        controls.record(verb, rt.kind)
+        if controls.latency:
+            time.sleep(controls.latency)
+        controls.check(rt.kind, rt.plural, route.name, route.namespace, verb)
+        handler = getattr(self, f"_{verb}")
+        handler(route)
+
+    def _options(self) -> WriteOptions:
+        dry_run = self.query.get("dryRun")
+        if dry_run not in (None, "", "All"):
+            raise errors.bad_request(f'unsupported dryRun value "{dry_run}": use "All"')
+        validation = self.query.get("fieldValidation") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(
+                f"fieldValidation must be one of Strict, Warn or Ignore, not {validation!r}")
+        return WriteOptions(
+            dry_run=dry_run == "All",
+            field_manager=self.query.get("fieldManager") or self._default_manager(),
+            field_validation=validation,
+            force=self.query.get("force") in ("true", "1"),
+        )
+
+    def _default_manager(self) -> str:
+        agent = self.headers.get("User-Agent", "unknown")
+        return agent.split("/", 1)[0][:128] or "unknown"
+
+    def _selectors(self) -> tuple:
+        return (parse_label_selector(self.query.get("labelSelector")),
+                parse_field_selector(self.query.get("fieldSelector")))
+
+    def _write_answer(self, result: WriteResult, success: int = 200) -> None:
+        self.warnings.extend(result.warnings)
+        self._send_json(201 if result.created else success, result.obj)
+
+    def _get(self, route: Route) -> None:
+        obj = self.sim.store.get(route.rt, route.namespace or "", route.name)
+        if route.subresource == "scale":
+            return self._send_json(200, _scale(obj))
+        self._send_object_or_table(route.rt, [obj], single=True)
+
+    def _list(self, route: Route) -> None:
+        labels, fields = self._selectors()
+        items, version = self.sim.store.list(route.rt, route.namespace, labels, fields)
+        self._send_object_or_table(route.rt, items, version=version)
+
+    def _send_object_or_table(self, rt: ResourceType, items: list[dict], single: bool = False,
+                              version: str = "") -> None:
+        accept = self.headers.get("Accept", "")
+        if "as=Table" in accept:
+            table = as_table(rt, items, version, self.query.get("includeObject") == "Object")
+            return self._send_json(200, table)
+        if single:
+            return self._send_json(200, items[0])
+        self._send_json(200, {
+            "kind": f"{rt.kind}List",
+            "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": version},
+            "items": items,
+        })
+
+    def _watch(self, route: Route) -> None:
+        labels, fields = self._selectors()
+        try:
+            timeout = float(self.query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        except ValueError:
+            raise errors.bad_request("timeoutSeconds must be a number") from None
+        events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
+                                      self.query.get("resourceVersion"), timeout)
+        first = next(events, None)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self._chunk(first)
+        for event in events:
+            self._chunk(event)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, event: dict | None) -> None:
+        data = (json.dumps(event) + "\n").encode() if event else b""
+        if data:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _create(self, route: Route) -> None:
+        body = self._json_body()
+        options = self._options()
+        if route.rt.kind == "Namespace" or not route.rt.namespaced:
+            namespace = ""
+        else:
+            namespace = route.namespace or ""
+        if route.rt.namespaced and not namespace:
+            raise errors.StatusError(405, "the server does not allow this method on the "
+                                     "requested resource")
+        self._write_answer(self.sim.store.create(route.rt, namespace, body, options))
+
+    def _update(self, route: Route) -> None:
+        body = self._json_body()
+        options = self._options()
+        if route.subresource == "scale":
+            replicas = ((body or {}).get("spec") or {}).get("replicas") if isinstance(
+                body, dict) else None
+            result = self._scale_to(route, replicas, options)
+            return self._send_json(200, _scale(result.obj))
+        result = self.sim.store.replace(route.rt, route.namespace or "", route.name, body,
+                                        options, route.subresource)
+        self._write_answer(result)
+
+    def _patch(self, route: Route) -> None:
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip()
+        kind = PATCH_TYPES.get(content_type)
+        if kind in (None, "unsupported", "apply"):
+            self._drain()
+            raise errors.StatusError(
+                415, "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml, application/strategic-merge-patch+json")
+        body = self._json_body()
+        options = self._options()
+        if route.subresource == "scale":
+            replicas = json_merge_patch({}, body).get("spec", {}).get("replicas") if isinstance(
+                body, dict) else None
+            return self._send_json(200, _scale(self._scale_to(route, replicas, options).obj))
+        if kind == "strategic" and route.rt.fields is None:
+            raise errors.StatusError(
+                415, "strategic merge patch is not supported for custom resources; use a merge "
+                "patch or server-side apply")
+        if kind == "json":
+            def patcher(current: dict) -> object:
+                return json_patch(current, body)
+        elif not isinstance(body, dict):
+            raise errors.bad_request("a merge patch must be a JSON object")
+        elif kind == "merge":
+            def patcher(current: dict) -> object:
+                return json_merge_patch(current, body)
+        else:
+            def patcher(current: dict) -> object:
+                return strategic_merge(current, body)
+        result = self.sim.store.patch(route.rt, route.namespace or "", route.name, patcher,
+                                      options, route.subresource)
+        self._write_answer(result)
+
+    def _apply(self, route: Route) -> None:
+        body = self._json_body(allow_yaml=True)
+        options = self._options()
+        result = self.sim.store.apply(route.rt, route.namespace or "", route.name, body,
+                                      options, route.subresource)
+        self._write_answer(result)
+
+    def _scale_to(self, route: Route, replicas: object, options: WriteOptions) -> WriteResult:
+        if route.rt.kind not in SCALABLE_KINDS:
+            raise errors.StatusError(404, "the server could not find the requested resource")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise errors.invalid("Scale", "autoscaling", route.name or "", [
+                ("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal "
+                 "to 0")])
+
+        def patcher(current: dict) -> object:
+            return json_merge_patch(current, {"spec": {"replicas": replicas}})
+
+        return self.sim.store.patch(route.rt, route.namespace or "", route.name, patcher,
+                                    options)
+
+    def _delete_options(self) -> tuple[bool, str, dict]:
+        body = self._json_body() if self.headers.get("Content-Length", "0") != "0" else None
+        body = body if isinstance(body, dict) else {}
+        dry_run = self.query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
+        policy = self.query.get("propagationPolicy") or body.get("propagationPolicy") or ""
+        if policy not in ("", "Orphan", "Background", "Foreground"):
+            raise errors.bad_request(f"propagationPolicy {policy!r} is not one of Orphan, "
+                                     "Background, Foreground")
+        return dry_run, policy, body.get("preconditions") or {}
+
+    def _delete(self, route: Route) -> None:
+        dry_run, policy, preconditions = self._delete_options()
+        rt = route.rt
+        gone = self.sim.store.delete(rt, route.namespace or "", route.name, dry_run,
+                                     preconditions)
+        if rt.kind == "Namespace":
+            gone["status"] = {"phase": "Terminating"}
+            return self._send_json(200, gone)
+        if policy == "Foreground":
+            gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
+            return self._send_json(200, gone)
+        details = {"name": route.name, "kind": rt.plural, "uid": gone["metadata"].get("uid")}
+        if rt.group:
+            details["group"] = rt.group
+        self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                              "status": "Success", "details": details})
+
+    def _deletecollection(self, route: Route) -> None:
+        dry_run, _, _ = self._delete_options()
+        labels, fields = self._selectors()
+        store = self.sim.store
+        items, version = store.list(route.rt, route.namespace, labels, fields)
+        deleted = []
+        for item in items:
+            metadata = item["metadata"]
+            try:
+                deleted.append(store.delete(route.rt, metadata.get("namespace", ""),
+                                            metadata["name"], dry_run))
+            except errors.StatusError as error:
+                if error.code != 404:
+                    raise
+        self._send_json(200, {"kind": f"{route.rt.kind}List", "apiVersion": route.rt.api_version,
+                              "metadata": {"resourceVersion": store.resource_version},
+                              "items": deleted})
+
+    # --- test controls ---------------------------------------------------------------------
+
+    def _control(self, method: str, parts: list[str]) -> None:
+        controls = self.sim.controls
+        if parts == ["requests"] and method == "GET":
+            return self._send_json(200, controls.snapshot())
+        if parts == ["faults"] and method == "GET":
+            return self._send_json(200, controls.snapshot()["faults"])
+        if parts == ["faults"] and method == "POST":
+            fault = Fault.from_dict(self._json_body())
+            controls.add_fault(fault)
+            return self._send_json(201, fault.to_dict())
+        if parts == ["faults"] and method == "DELETE":
+            controls.clear_faults()
+            return self._send_json(200, [])
+        if parts == ["latency"] and method == "POST":
+            body = self._json_body()
+            controls.set_latency(body.get("seconds") if isinstance(body, dict) else None)
+            return self._send_json(200, {"seconds": controls.latency})
+        if parts == ["reset"] and method == "POST":
+            self._drain()
+            self.sim.reset()
+            return self._send_json(200, {"reset": True})
+        self._drain()
+        raise errors.StatusError(404, f"no simulator control {method} /_sim/{'/'.join(parts)}")
+
+
+def _scale(obj: dict) -> dict:
+    metadata = obj["metadata"]
+    selector = ((obj.get("spec") or {}).get("selector") or {})
+    labels = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: metadata[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp") if k in metadata},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())
+                                 if isinstance(v, str)),
+        },
+    }
+
+
+class SimServer(ThreadingHTTPServer):
+    """Threaded HTTP server; request threads die with the process."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def make_server(host: str, port: int, sim: Simulator | None = None) -> SimServer:
+    """A server bound to host:port serving `sim` (a fresh one by default)."""
+    handler = type("BoundHandler", (Handler,), {"sim": sim or Simulator()})
+    return SimServer((host, port), handler)
+

@@ -1,0 +1,439 @@
+"""The simulator's state: objects, resource versions, watch events, behind one lock."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+from . import errors
+from .catalog import Catalog, ResourceType, crd_resource_types
+from .defaults import ClusterIPs, apply_defaults
+from .managed import Manager, record_update, server_side_apply
+from .validation import unknown_fields, validate
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+EVENT_HISTORY = 10_000
+SYSTEM_METADATA = ("uid", "creationTimestamp", "generation")
+
+Key = tuple[str, str, str, str]  # group, plural, namespace ("" when cluster-scoped), name
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class WriteOptions:
+    """Query options every write honours."""
+
+    dry_run: bool = False
+    field_manager: str | None = None
+    field_validation: str = "Warn"  # Strict | Warn | Ignore, as in fieldValidation=
+    force: bool = False
+
+
+@dataclass
+class WriteResult:
+    obj: dict
+    created: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Event:
+    resource_version: int
+    group: str
+    plural: str
+    type: str
+    obj: dict
+
+
+def _copy(obj: dict) -> dict:
+    return copy.deepcopy(obj)
+
+
+def _without_volatile(obj: dict) -> dict:
+    """The object minus what changes on every write, to tell a no-op update from a real one."""
+    trimmed = dict(obj)
+    metadata = dict(trimmed.get("metadata") or {})
+    for name in ("resourceVersion", "managedFields", "generation"):
+        metadata.pop(name, None)
+    trimmed["metadata"] = metadata
+    return trimmed
+
+
+def _spec_part(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+class Store:
+    """All objects of all kinds; every method is atomic under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every object and event and start over with the initial namespaces."""
+        with self._lock:
+            self.catalog = Catalog.builtin()
+            self._objects: dict[Key, dict] = {}
+            self._managers: dict[Key, list[Manager]] = {}
+            self._events: deque[Event] = deque(maxlen=EVENT_HISTORY)
+            self._version = 0
+            self._cluster_ips = ClusterIPs()
+            namespaces = self.catalog.lookup("", "v1", "namespaces")
+            for name in INITIAL_NAMESPACES:
+                body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                self.create(namespaces, "", body, WriteOptions(field_manager="kube-apiserver"))
+            self._changed.notify_all()
+
+    # --- reads -----------------------------------------------------------------------------
+
+    @property
+    def resource_version(self) -> str:
+        with self._lock:
+            return str(self._version)
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> dict:
+        with self._lock:
+            obj = self._objects.get(self._key(rt, namespace, name))
+            if obj is None:
+                raise errors.not_found(rt.plural, rt.group, name)
+            return self._as_version(rt, obj)
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_match: Callable[[dict], bool],
+        field_match: Callable[[dict], bool],
+    ) -> tuple[list[dict], str]:
+        """Matching objects sorted by namespace and name, and the list's resourceVersion."""
+        with self._lock:
+            items = [
+                self._as_version(rt, obj)
+                for (group, plural, ns, _), obj in sorted(self._objects.items())
+                if (group, plural) == (rt.group, rt.plural)
+                and (namespace is None or ns == namespace)
+                and label_match((obj["metadata"].get("labels")) or {})
+                and field_match(obj)
+            ]
+            return items, str(self._version)
+
+    def _as_version(self, rt: ResourceType, obj: dict) -> dict:
+        answer = _copy(obj)
+        answer["apiVersion"] = rt.api_version
+        return answer
+
+    def _key(self, rt: ResourceType, namespace: str, name: str) -> Key:
+        return (rt.group, rt.plural, namespace if rt.namespaced else "", name)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def create(self, rt: ResourceType, namespace: str, body: object,
+               options: WriteOptions) -> WriteResult:
+        obj = self._check_body(rt, namespace, body)
+        metadata = obj["metadata"]
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = metadata["generateName"] + secrets.token_hex(3)[:5]
+        warnings = self._admit(rt, obj, options)
+        with self._lock:
+            self._require_namespace(rt, namespace)
+            key = self._key(rt, namespace, metadata["name"])
+            if key in self._objects:
+                raise errors.already_exists(rt.plural, rt.group, metadata["name"])
+            for name in ("resourceVersion", "uid", "generation", "creationTimestamp"):
+                metadata.pop(name, None)
+            managers: list[Manager] = []
+            record_update(managers, options.field_manager or "unknown", rt.api_version, now(),
+                          None, obj)
+            stored = self._commit(rt, key, None, obj, managers, options)
+            return WriteResult(stored, created=True, warnings=warnings)
+
+    def replace(self, rt: ResourceType, namespace: str, name: str, body: object,
+                options: WriteOptions, subresource: str = "") -> WriteResult:
+        obj = self._check_body(rt, namespace, body, name)
+        with self._lock:
+            key = self._key(rt, namespace, name)
+            current = self._objects.get(key)
+            if current is None:
+                raise errors.not_found(rt.plural, rt.group, name)
+            return self._update(rt, key, current, obj, options, subresource)
+
+    def patch(self, rt: ResourceType, namespace: str, name: str,
+              patcher: Callable[[dict], object], options: WriteOptions,
+              subresource: str = "") -> WriteResult:
+        """Apply `patcher(current) -> new object` atomically (merge, JSON, strategic patches)."""
+        with self._lock:
+            key = self._key(rt, namespace, name)
+            current = self._objects.get(key)
+            if current is None:
+                raise errors.not_found(rt.plural, rt.group, name)
+            obj = self._check_body(rt, namespace, patcher(self._as_version(rt, current)), name)
+            return self._update(rt, key, current, obj, options, subresource)
+
+    def apply(self, rt: ResourceType, namespace: str, name: str, applied: object,
+              options: WriteOptions, subresource: str = "") -> WriteResult:
+        """Server-side apply: create the object or merge the manager's configuration into it."""
+        config = self._check_body(rt, namespace, applied, name)
+        if not options.field_manager:
+            raise errors.StatusError(
+                422, "PATCH, application/apply-patch+yaml requires fieldManager to be set",
+                "Invalid")
+        for name_ in ("resourceVersion", "uid", "managedFields"):
+            config["metadata"].pop(name_, None)
+        with self._lock:
+            key = self._key(rt, namespace, name)
+            current = self._objects.get(key)
+            managers = [copy.copy(m) for m in self._managers.get(key, [])]
+            for manager in managers:
+                manager.paths = set(manager.paths)
+            merged = server_side_apply(managers, options.field_manager, rt.api_version, now(),
+                                       _copy(current) if current else None, config,
+                                       options.force)
+            merged = self._check_body(rt, namespace, merged, name)
+            if current is None:
+                self._require_namespace(rt, namespace)
+                warnings = self._admit(rt, merged, options)
+                stored = self._commit(rt, key, None, merged, managers, options)
+                return WriteResult(stored, created=True, warnings=warnings)
+            return self._update(rt, key, current, merged, options, subresource, managers)
+
+    def delete(self, rt: ResourceType, namespace: str, name: str, dry_run: bool = False,
+               precondition: dict | None = None) -> dict:
+        """Remove the object (and, for a namespace, everything in it); return it as it was."""
+        with self._lock:
+            key = self._key(rt, namespace, name)
+            current = self._objects.get(key)
+            if current is None:
+                raise errors.not_found(rt.plural, rt.group, name)
+            for field_name in ("uid", "resourceVersion"):
+                wanted = (precondition or {}).get(field_name)
+                if wanted and wanted != current["metadata"].get(field_name):
+                    raise errors.conflict(
+                        rt.plural, rt.group, name,
+                        f"Precondition failed: {field_name.capitalize()} in precondition: "
+                        f"{wanted}, {field_name.capitalize()} in object meta: "
+                        f"{current['metadata'].get(field_name)}",
+                    )
+            gone = self._as_version(rt, current)
+            gone["metadata"]["deletionTimestamp"] = now()
+            if dry_run:
+                return gone
+            if rt.kind == "Namespace":
+                for other in [k for k in self._objects if k[2] == name]:
+                    self._remove(other)
+            if rt.kind == "CustomResourceDefinition":
+                self._drop_crd(current)
+            self._remove(key)
+            return gone
+
+    def _remove(self, key: Key) -> None:
+        obj = self._objects.pop(key)
+        self._managers.pop(key, None)
+        self._version += 1
+        gone = _copy(obj)
+        gone["metadata"]["resourceVersion"] = str(self._version)
+        self._events.append(Event(self._version, key[0], key[1], "DELETED", gone))
+        self._changed.notify_all()
+
+    def _drop_crd(self, crd: dict) -> None:
+        spec = crd.get("spec") or {}
+        group, plural = spec.get("group"), (spec.get("names") or {}).get("plural")
+        for key in [k for k in self._objects if (k[0], k[1]) == (group, plural)]:
+            self._remove(key)
+        self.catalog.remove_group_resource(group, plural)
+
+    # --- write pipeline --------------------------------------------------------------------
+
+    def _check_body(self, rt: ResourceType, namespace: str, body: object,
+                    name: str | None = None) -> dict:
+        """The request body as an object of this kind, or 400 as the API server answers."""
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the body of the request is not a {rt.kind} object")
+        obj = _copy(body)
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if kind not in (None, "", rt.kind):
+            raise errors.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+        if api_version not in (None, "", rt.api_version):
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})")
+        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        metadata = obj.get("metadata")
+        if metadata is None:
+            metadata = obj["metadata"] = {}
+        if not isinstance(metadata, dict):
+            raise errors.bad_request("metadata must be an object")
+        if rt.namespaced:
+            if metadata.get("namespace") not in (None, "", namespace):
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request")
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        if name is not None:
+            if metadata.get("name") not in (None, "", name):
+                raise errors.bad_request(
+                    f"the name of the object ({metadata.get('name')}) does not match the name on "
+                    f"the URL ({name})")
+            metadata["name"] = name
+        return obj
+
+    def _admit(self, rt: ResourceType, obj: dict, options: WriteOptions) -> list[str]:
+        """Unknown-field handling and validation; returns the warnings to send back."""
+        unknown = unknown_fields(rt, obj)
+        warnings = []
+        if unknown and options.field_validation == "Strict":
+            listed = ", ".join(f'unknown field "{path.lstrip(".")}"' for path in unknown)
+            raise errors.bad_request(
+                f"{rt.kind} in version \"{rt.version}\" cannot be handled as a {rt.kind}: "
+                f"strict decoding error: {listed}")
+        if unknown and options.field_validation != "Ignore":
+            warnings = [f'unknown field "{path.lstrip(".")}"' for path in unknown]
+        for path in unknown:
+            parts = path.lstrip(".").split(".")
+            (obj["metadata"] if len(parts) == 2 else obj).pop(parts[-1], None)
+        causes = validate(rt, obj)
+        if causes:
+            raise errors.invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
+        return warnings
+
+    def _update(self, rt: ResourceType, key: Key, current: dict, obj: dict,
+                options: WriteOptions, subresource: str,
+                managers: list[Manager] | None = None) -> WriteResult:
+        metadata = obj["metadata"]
+        wanted_version = metadata.get("resourceVersion")
+        if wanted_version and wanted_version != current["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt.plural, rt.group, key[3], errors.STALE_VERSION)
+        if subresource == "status":
+            obj = {**_copy(current), "status": obj.get("status")}
+        elif "status" in current and rt.kind not in ("Namespace",):
+            obj["status"] = _copy(current["status"])
+        warnings = self._admit(rt, obj, options)
+        for name in SYSTEM_METADATA:
+            if name in current["metadata"]:
+                obj["metadata"][name] = current["metadata"][name]
+        if _spec_part(obj) != _spec_part(current) and rt.has_spec:
+            obj["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+        if managers is None:
+            managers = [copy.copy(m) for m in self._managers.get(key, [])]
+            for manager in managers:
+                manager.paths = set(manager.paths)
+            record_update(managers, options.field_manager or "unknown", rt.api_version, now(),
+                          current, obj, subresource)
+        stored = self._commit(rt, key, current, obj, managers, options)
+        return WriteResult(stored, warnings=warnings)
+
+    def _commit(self, rt: ResourceType, key: Key, current: dict | None, obj: dict,
+                managers: list[Manager], options: WriteOptions) -> dict:
+        metadata = obj["metadata"]
+        if current is None:
+            metadata["uid"] = str(uuid.uuid4())
+            metadata["creationTimestamp"] = now()
+            if rt.has_spec:
+                metadata["generation"] = 1
+        apply_defaults(rt.kind, obj, self._cluster_ips, current)
+        metadata["managedFields"] = [m.to_dict() for m in managers]
+        if current is not None and _without_volatile(obj) == _without_volatile(current):
+            return self._as_version(rt, current)
+        if options.dry_run:
+            metadata["resourceVersion"] = current["metadata"]["resourceVersion"] if current else ""
+            return self._as_version(rt, obj)
+        if rt.kind == "CustomResourceDefinition":
+            self._serve_crd(obj, current)
+        self._version += 1
+        metadata["resourceVersion"] = str(self._version)
+        self._objects[key] = obj
+        self._managers[key] = managers
+        event_type = "ADDED" if current is None else "MODIFIED"
+        self._events.append(Event(self._version, rt.group, rt.plural, event_type, _copy(obj)))
+        self._changed.notify_all()
+        return self._as_version(rt, obj)
+
+    def _serve_crd(self, crd: dict, old: dict | None) -> None:
+        new_types = crd_resource_types(crd)
+        for existing in self.catalog.types.values():
+            clash = [t for t in new_types if (t.group, t.plural) == (existing.group,
+                                                                      existing.plural)]
+            if clash and existing.fields is not None:
+                raise errors.StatusError(
+                    409, f"{existing.qualified_plural} is a built-in resource", "Conflict")
+        if old is not None:
+            self._drop_crd_types(old)
+        for resource_type in new_types:
+            self.catalog.add(resource_type)
+
+    def _drop_crd_types(self, crd: dict) -> None:
+        spec = crd.get("spec") or {}
+        self.catalog.remove_group_resource(spec.get("group"), (spec.get("names") or {}).get(
+            "plural"))
+
+    def _require_namespace(self, rt: ResourceType, namespace: str) -> None:
+        if rt.namespaced and ("", "namespaces", "", namespace) not in self._objects:
+            raise errors.namespace_not_found(namespace)
+
+    # --- watch -----------------------------------------------------------------------------
+
+    def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_match: Callable[[dict], bool],
+        field_match: Callable[[dict], bool],
+        since: str | None,
+        timeout: float,
+    ) -> Iterator[dict | None]:
+        """Watch events as {type, object} after resourceVersion `since` (or from now, with
+        synthetic ADDED events for existing objects); yields None every second while idle so
+        the caller can notice a closed connection."""
+        def wanted(group: str, plural: str, obj: dict) -> bool:
+            metadata = obj["metadata"]
+            return (
+                (group, plural) == (rt.group, rt.plural)
+                and (namespace is None or metadata.get("namespace", "") == namespace)
+                and label_match(metadata.get("labels") or {})
+                and field_match(obj)
+            )
+
+        with self._lock:
+            if since in (None, "", "0"):
+                items, version = self.list(rt, namespace, label_match, field_match)
+                last = int(version)
+                initial = [{"type": "ADDED", "object": item} for item in items]
+            else:
+                try:
+                    last = int(since)
+                except ValueError:
+                    raise errors.bad_request(f"invalid resourceVersion {since!r}") from None
+                oldest = self._events[0].resource_version if self._events else self._version + 1
+                if last + 1 < oldest and last < self._version:
+                    raise errors.StatusError(
+                        410, f"too old resource version: {last} ({oldest - 1})", "Expired")
+                initial = []
+        yield from initial
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                pending = [e for e in self._events if e.resource_version > last]
+                if not pending:
+                    self._changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+                    pending = [e for e in self._events if e.resource_version > last]
+            if not pending:
+                yield None
+                continue
+            for event in pending:
+                last = event.resource_version
+                if wanted(event.group, event.plural, event.obj):
+                    yield {"type": event.type, "object": self._as_version(rt, event.obj)}
