@@ -20,6 +20,7 @@ database are assumed to agree to well within the lease.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -538,7 +539,7 @@ def _new_fingerprint() -> str:
 
 
 def _with_fingerprint(deployment: Deployment) -> Deployment:
-    return Deployment.from_dict({**deployment.to_dict(), "fingerprint": _new_fingerprint()})
+    return dataclasses.replace(deployment, fingerprint=_new_fingerprint())
 
 
 def _deployment_from_row(row) -> Deployment:

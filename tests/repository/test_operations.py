@@ -93,6 +93,14 @@ def test_begin_operation_needs_an_in_progress_status(repo):
         repo.begin_operation("web", FAILED)
 
 
+def _try_operation(repository: SqlRepository) -> str:
+    try:
+        repository.begin_operation("web", UPDATING)
+        return "started"
+    except Conflict:
+        return "conflict"
+
+
 def test_racing_threads_start_exactly_one_operation(open_repo):
     workers = [open_repo() for _ in range(6)]
     workers[0].create_deployment(deployment("web"))
@@ -101,11 +109,7 @@ def test_racing_threads_start_exactly_one_operation(open_repo):
 
     def attempt(repository: SqlRepository) -> None:
         barrier.wait()
-        try:
-            repository.begin_operation("web", UPDATING)
-            outcomes.append("started")
-        except Conflict:
-            outcomes.append("conflict")
+        outcomes.append(_try_operation(repository))
 
     threads = [threading.Thread(target=attempt, args=(item,)) for item in workers]
     for thread in threads:
@@ -119,13 +123,8 @@ def test_racing_threads_start_exactly_one_operation(open_repo):
 def _attempt_in_process(url: str, barrier, results) -> None:
     repository = SqlRepository(url)
     barrier.wait()
-    try:
-        repository.begin_operation("web", UPDATING)
-        results.put("started")
-    except Conflict:
-        results.put("conflict")
-    finally:
-        repository.close()
+    results.put(_try_operation(repository))
+    repository.close()
 
 
 def test_racing_processes_start_exactly_one_operation(repo, database_url):
