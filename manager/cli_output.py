@@ -30,6 +30,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     )
 
 
+def _short(errors: list[str], limit: int = 60) -> str:
+    """Errors cut to fit a table cell; the full text is in the fields above and in -o yaml."""
+    text = " ".join("; ".join(errors).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _cell(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "-"
@@ -77,7 +83,7 @@ def deployment_view(deployment: dict[str, Any], manifest: dict[str, Any] | None)
         lines.append(
             table(
                 ["RESOURCE", "TYPE", "STATUS", "ERRORS"],
-                [(row["name"], row["type"], row["status"], row["errors"]) for row in rows],
+                [(row["name"], row["type"], row["status"], _short(row["errors"])) for row in rows],
             )
         )
     return "\n".join(lines)

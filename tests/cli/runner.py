@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
+from pathlib import Path
 from typing import Any
 
 from tests.support import BIN
@@ -37,3 +39,18 @@ def run_dm(
 def dm_json(service: str, *args: str) -> Any:
     """Run a dm command with `-o json` and return its parsed output."""
     return json.loads(run_dm(service, "-o", "json", *args).stdout)
+
+
+def new_namespace(kubeconfig: Path, prefix: str) -> str:
+    """Create a namespace with a unique name in the cluster of `kubeconfig`; return its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    manifest = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
+        input=manifest,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return name

@@ -1,0 +1,255 @@
+"""`dm` against a real manager, expander and resourcifier over the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.cli.runner import dm_json, run_dm
+from tests.support import free_port, kubectl, start_service
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+GUESTBOOK = EXAMPLES / "guestbook" / "guestbook.yaml"
+TEMPLATE = EXAMPLES / "guestbook" / "replicated_service.py"
+
+
+def live(stack, namespace: str, kind: str, name: str) -> dict | None:
+    """The object as the simulator stores it, or None when it does not exist."""
+    result = kubectl(
+        stack.simulator.kubeconfig, "-n", namespace, "get", kind, name, "-o", "json", check=False
+    )
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def write_guestbook_copy(folder: Path, frontend_replicas: int) -> Path:
+    """The guestbook with another frontend replica count, beside copies of its template."""
+    for name in ("replicated_service.py", "replicated_service.py.schema"):
+        (folder / name).write_text((EXAMPLES / "guestbook" / name).read_text())
+    config = yaml.safe_load(GUESTBOOK.read_text())
+    config["resources"][0]["properties"]["replicas"] = frontend_replicas
+    path = folder / "guestbook.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_deploy_prints_the_deployment_and_each_resource_state(stack, namespace):
+    result = run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
+    lines = result.stdout.splitlines()
+    assert "Name:      guestbook" in lines
+    assert f"Namespace: {namespace}" in lines
+    assert "Status:    Deployed" in lines
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("frontend-")}
+    assert rows == {
+        "frontend-deployment": ["Deployment", "Created", "-"],
+        "frontend-service": ["Service", "Created", "-"],
+    }
+    frontend = live(stack, namespace, "deployment", "frontend")
+    assert frontend["spec"]["replicas"] == 3
+    assert frontend["metadata"]["labels"]["deployment-manager.io/deployment"] == "guestbook"
+
+
+def test_get_and_list_show_the_deployment_in_json(stack, namespace):
+    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", "shop", "--namespace", namespace)
+    shown = dm_json(stack.manager, "get", "shop")
+    assert shown["state"]["status"] == "Deployed"
+    assert {row["name"]: row["status"] for row in shown["resources"]} == {
+        f"{part}-{kind}": "Created"
+        for part in ("frontend", "redis-leader", "redis-follower")
+        for kind in ("deployment", "service")
+    }
+    listed = dm_json(stack.manager, "list")
+    assert [(item["name"], item["namespace"]) for item in listed] == [("shop", namespace)]
+    table = run_dm(stack.manager, "list").stdout.splitlines()
+    assert table[0].split() == ["NAME", "NAMESPACE", "STATUS", "MANIFEST", "MODIFIED"]
+    assert table[1].split()[:3] == ["shop", namespace, "Deployed"]
+
+
+def test_update_then_rollback_restores_the_first_manifest(stack, namespace, tmp_path):
+    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
+    first = dm_json(stack.manager, "manifests", "guestbook")
+    scaled = write_guestbook_copy(tmp_path, frontend_replicas=5)
+
+    run_dm(stack.manager, "update", str(scaled), "--name", "guestbook", "--namespace", namespace)
+    assert live(stack, namespace, "deployment", "frontend")["spec"]["replicas"] == 5
+    manifests = dm_json(stack.manager, "manifests", "guestbook")
+    assert manifests[0] == first[0] and len(manifests) == 2
+    latest = yaml.safe_load(run_dm(stack.manager, "manifest", "guestbook").stdout)
+    assert latest["name"] == manifests[1]
+    assert "replicas: 5" in latest["inputConfig"]["content"]
+
+    result = run_dm(stack.manager, "rollback", "guestbook", first[0])
+    assert "Status:    Deployed" in result.stdout
+    assert live(stack, namespace, "deployment", "frontend")["spec"]["replicas"] == 3
+    assert len(dm_json(stack.manager, "manifests", "guestbook")) == 3
+
+
+def test_delete_removes_the_objects_and_the_deployment(stack, namespace):
+    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
+    result = run_dm(stack.manager, "delete", "guestbook")
+    assert result.stdout.strip() == "deployment guestbook deleted"
+    assert live(stack, namespace, "deployment", "frontend") is None
+    assert live(stack, namespace, "service", "redis-leader") is None
+    assert dm_json(stack.manager, "list") == []
+
+
+def test_delete_keep_resources_leaves_the_objects(stack, namespace):
+    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
+    result = run_dm(stack.manager, "delete", "guestbook", "--keep-resources")
+    assert "left in place" in result.stdout
+    assert live(stack, namespace, "deployment", "frontend") is not None
+    assert dm_json(stack.manager, "list") == []
+
+
+def test_single_template_deploys_as_one_resource_named_after_the_file(stack, namespace):
+    run_dm(
+        stack.manager,
+        "deploy",
+        str(TEMPLATE),
+        "--namespace",
+        namespace,
+        "--properties",
+        "image=nginx:1.27,port=8080,replicas=2",
+    )
+    shown = dm_json(stack.manager, "get", "replicated-service")
+    assert [row["name"] for row in shown["resources"]] == [
+        "replicated-service-deployment",
+        "replicated-service-service",
+    ]
+    deployment = live(stack, namespace, "deployment", "replicated-service")
+    assert deployment["spec"]["replicas"] == 2
+    service = live(stack, namespace, "service", "replicated-service")
+    assert service["spec"]["ports"][0]["port"] == 8080
+
+
+def test_expand_prints_the_expansion_and_stores_nothing(stack):
+    expansion = yaml.safe_load(run_dm(stack.manager, "expand", str(GUESTBOOK)).stdout)
+    assert [item["name"] for item in expansion["config"]["resources"]][:2] == [
+        "frontend-deployment",
+        "frontend-service",
+    ]
+    assert expansion["layout"]["resources"][0]["properties"]["serviceType"] == "ClusterIP"
+    table = run_dm(stack.manager, "-o", "table", "expand", str(GUESTBOOK)).stdout.splitlines()
+    assert table[1].split() == ["frontend-deployment", "Deployment", "frontend"]
+    assert dm_json(stack.manager, "list") == []
+
+
+def test_types_and_instances_list_the_templates_in_use(stack, namespace):
+    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
+    assert "replicated_service.py" in dm_json(stack.manager, "types")
+    instances = dm_json(stack.manager, "instances", "replicated_service.py")
+    assert sorted(item["name"] for item in instances) == [
+        "frontend",
+        "redis-follower",
+        "redis-leader",
+    ]
+    assert {item["deployment"] for item in instances} == {"guestbook"}
+    table = run_dm(stack.manager, "instances", "replicated_service.py").stdout.splitlines()
+    assert table[0].split() == ["NAME", "TYPE", "DEPLOYMENT", "MANIFEST", "PATH"]
+
+
+def test_unknown_deployment_prints_the_server_message_and_exits_1(stack):
+    result = run_dm(stack.manager, "get", "nosuch", check=False)
+    expected = requests.get(f"{stack.manager}/deployments/nosuch", timeout=10).json()["message"]
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {expected}"
+    assert result.stdout == ""
+
+
+def test_schema_violation_is_reported_and_nothing_is_stored(stack, namespace, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        GUESTBOOK.read_text()
+        .replace("    port: 80\n", "")
+        .replace(
+            "- path: replicated_service.py", f"- path: {TEMPLATE}\n  name: replicated_service.py"
+        )
+    )
+    result = run_dm(stack.manager, "deploy", str(bad), "--namespace", namespace, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ")
+    assert "port" in result.stderr and "frontend" in result.stderr
+    assert dm_json(stack.manager, "list") == []
+    assert live(stack, namespace, "deployment", "redis-leader") is None
+
+
+def test_failed_deployment_is_shown_and_exits_1(stack, namespace, tmp_path):
+    config = {
+        "resources": [
+            {
+                "name": "broken",
+                "type": "Deployment",
+                "properties": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "broken"},
+                    "spec": {
+                        "selector": {"matchLabels": {"app": "a"}},
+                        "template": {
+                            "metadata": {"labels": {"app": "b"}},
+                            "spec": {"containers": [{"name": "c", "image": "redis:7"}]},
+                        },
+                    },
+                },
+            }
+        ]
+    }
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = run_dm(stack.manager, "deploy", str(path), "--namespace", namespace, check=False)
+    assert result.returncode == 1
+    shown = dm_json(stack.manager, "get", "broken")
+    assert shown["state"]["status"] == "Failed"
+    assert "Status:    Failed" in result.stdout or shown["state"]["errors"][0] in result.stderr
+
+
+def test_missing_import_fails_before_any_request(stack, tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("imports:\n- path: gone.py\nresources:\n- {name: a, type: gone.py}\n")
+    result = run_dm(stack.manager, "deploy", str(config), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'gone.py'}: file not found (imported by {config})"
+    )
+    assert dm_json(stack.manager, "list") == []
+
+
+def test_properties_with_a_configuration_are_refused(stack):
+    result = run_dm(stack.manager, "deploy", str(GUESTBOOK), "-p", "replicas=2", check=False)
+    assert result.returncode == 1
+    assert "--properties applies only when FILE is a single template" in result.stderr
+    assert dm_json(stack.manager, "list") == []
+
+
+def test_unreachable_manager_says_how_to_start_it():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_dm(url, "list", check=False)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == f"Error: cannot reach the manager at {url} (is `dm up` running?)"
+    )
+
+
+def test_token_is_sent_and_a_missing_one_is_reported(stack, tmp_path):
+    process, url = start_service(
+        "manager",
+        tmp_path,
+        [
+            "--expander-url",
+            stack.expander,
+            "--resourcifier-url",
+            stack.resourcifier,
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env={"DM_API_TOKEN": "s3cret"},
+    )
+    try:
+        refused = run_dm(url, "list", check=False)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("Error: missing bearer token")
+        assert run_dm(url, "--token", "s3cret", "-o", "json", "list").stdout.strip() == "[]"
+    finally:
+        process.stop()

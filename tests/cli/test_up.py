@@ -1,0 +1,204 @@
+"""`dm up --cluster sim`: the whole local stack in the foreground, stopped without orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli.runner import DM, dm_json, run_dm
+from tests.support import free_port, kubectl, wait_until
+
+GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
+READY_LINE = "Press Ctrl-C to stop."
+
+
+@dataclass
+class Up:
+    """A running `dm up` and what it was told."""
+
+    process: subprocess.Popen
+    data_dir: Path
+    ports: dict[str, int]
+    output: Path
+
+    @property
+    def manager(self) -> str:
+        return f"http://127.0.0.1:{self.ports['manager']}"
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def start_up(tmp_path: Path) -> Up:
+    ports = {name: free_port() for name in ("manager", "expander", "resourcifier", "sim")}
+    data_dir = tmp_path / "dm-data"
+    output = tmp_path / "up.out"
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            [
+                DM,
+                "up",
+                "--cluster",
+                "sim",
+                "--data-dir",
+                str(data_dir),
+                "--workers",
+                "1",
+                "--manager-port",
+                str(ports["manager"]),
+                "--expander-port",
+                str(ports["expander"]),
+                "--resourcifier-port",
+                str(ports["resourcifier"]),
+                "--sim-port",
+                str(ports["sim"]),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return Up(process, data_dir, ports, output)
+
+
+def wait_ready(up: Up) -> None:
+    def ready() -> bool:
+        if up.process.poll() is not None:
+            raise AssertionError(f"dm up exited {up.process.returncode}:\n{up.text()}")
+        return READY_LINE in up.text()
+
+    wait_until(ready, timeout=90, interval=0.1)
+
+
+def stack_processes(up: Up) -> list[int]:
+    """Pids of processes started for this `dm up` (found by its unique ports)."""
+    markers = [f"--port\0{port}\0".encode() for port in up.ports.values()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == up.process.pid:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(marker in cmdline for marker in markers):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def up(tmp_path):
+    running = start_up(tmp_path)
+    yield running
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGTERM)
+        running.process.wait(timeout=30)
+
+
+def test_up_prints_what_to_do_next(up):
+    wait_ready(up)
+    text = up.text()
+    assert f"manager      http://127.0.0.1:{up.ports['manager']}" in text
+    assert f"simulator    http://127.0.0.1:{up.ports['sim']}" in text
+    assert f"export KUBECONFIG={up.data_dir / 'sim.kubeconfig'}" in text
+    assert f"export DM_SERVICE={up.manager}" in text
+    assert "dm deploy examples/guestbook/guestbook.yaml" in text
+
+
+def test_a_user_deploys_updates_rolls_back_and_deletes_on_the_simulator(up, tmp_path):
+    wait_ready(up)
+    kubeconfig = up.data_dir / "sim.kubeconfig"
+    run_dm(up.manager, "deploy", str(GUESTBOOK))
+    assert kubectl(kubeconfig, "get", "deployment", "frontend").returncode == 0
+
+    scaled = tmp_path / "app"
+    scaled.mkdir()
+    for name in ("replicated_service.py", "replicated_service.py.schema"):
+        (scaled / name).write_text((GUESTBOOK.parent / name).read_text())
+    (scaled / "guestbook.yaml").write_text(
+        GUESTBOOK.read_text().replace("replicas: 3", "replicas: 1")
+    )
+    run_dm(up.manager, "update", str(scaled / "guestbook.yaml"), "--name", "guestbook")
+    replicas = kubectl(
+        kubeconfig, "get", "deployment", "frontend", "-o", "jsonpath={.spec.replicas}"
+    )
+    assert replicas.stdout == "1"
+
+    first = dm_json(up.manager, "manifests", "guestbook")[0]
+    run_dm(up.manager, "rollback", "guestbook", first)
+    replicas = kubectl(
+        kubeconfig, "get", "deployment", "frontend", "-o", "jsonpath={.spec.replicas}"
+    )
+    assert replicas.stdout == "3"
+
+    run_dm(up.manager, "delete", "guestbook")
+    left = kubectl(
+        kubeconfig,
+        "get",
+        "deployments,services",
+        "-l",
+        "deployment-manager.io/deployment=guestbook",
+        "-o",
+        "json",
+    )
+    assert json.loads(left.stdout)["items"] == []
+    assert (up.data_dir / "sim-state").is_dir()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_every_child(up, sig):
+    wait_ready(up)
+    assert len(stack_processes(up)) >= 4
+    up.process.send_signal(sig)
+    assert up.process.wait(timeout=30) == 0
+    assert stack_processes(up) == []
+    assert "DM stopped" in up.text()
+
+
+def test_a_child_that_dies_stops_the_stack_with_its_log(up):
+    wait_ready(up)
+    expander = [
+        pid
+        for pid in stack_processes(up)
+        if f"--port\0{up.ports['expander']}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    os.killpg(os.getpgid(expander[0]), signal.SIGKILL)
+    assert up.process.wait(timeout=30) == 1
+    assert "Error: expander exited with code" in up.text()
+    wait_until(lambda: stack_processes(up) == [], timeout=15)
+
+
+def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                DM,
+                "up",
+                "--cluster",
+                "sim",
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--manager-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: port {port} on 127.0.0.1 is already in use (another `dm up`?); "
+        "stop what uses it or choose another port with --manager-port"
+    )
+    assert time.monotonic() - started < 10
+    assert not (tmp_path / "d").exists()
