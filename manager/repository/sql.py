@@ -92,7 +92,11 @@ class SqlRepository(Repository):
         self._stop = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
         self._heartbeat_lock = threading.Lock()
-        self._create_schema()
+        try:
+            self._create_schema()
+        except Exception:
+            self._engine.dispose()
+            raise
 
     # Deployments
 
