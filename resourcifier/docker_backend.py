@@ -793,7 +793,9 @@ def _pod_names(key: ObjectKey, obj: dict[str, Any], digest: str) -> list[str]:
 
 def _restart_policy(kind: str, obj: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     if kind == "Job":
-        return {"Name": "on-failure", "MaximumRetryCount": obj["spec"].get("backoffLimit", 6)}
+        retries = obj["spec"].get("backoffLimit", 6)
+        # Docker reads a retry count of 0 as "retry for ever".
+        return {"Name": "on-failure", "MaximumRetryCount": retries} if retries else {"Name": "no"}
     policy = spec.get("restartPolicy", "Always")
     return {"Always": {"Name": "always"}, "OnFailure": {"Name": "on-failure"},
             "Never": {"Name": "no"}}[policy]
