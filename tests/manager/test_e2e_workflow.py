@@ -1,0 +1,363 @@
+"""End to end through the real processes: templates and references, update, rollback,
+delete, failures of the cluster and of the services, bad configurations, concurrency,
+a crash mid-operation, fingerprints and auth."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import requests
+import yaml
+
+from tests.support import free_port, kubectl, wait_until
+
+WEB_JINJA = """
+resources:
+- name: {{ env["name"] }}-svc
+  type: Service
+  properties:
+    apiVersion: v1
+    kind: Service
+    metadata: {name: {{ env["name"] }}}
+    spec:
+      selector: {app: {{ env["name"] }}}
+      ports: [{port: {{ properties["port"] }}}]
+"""
+
+WEB_SCHEMA = """
+required: [port]
+properties:
+  port: {type: integer}
+"""
+
+SETTINGS_PY = """
+def GenerateConfig(context):
+    return {"resources": [{
+        "name": "settings",
+        "type": "ConfigMap",
+        "properties": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings"},
+            "data": {
+                "backendIp": "$(ref.front-svc.spec.clusterIP)",
+                "backendUrl": "http://$(ref.front-svc.metadata.name):$(ref.front-svc.spec.ports[0].port)",
+            },
+        },
+    }]}
+"""
+
+IMPORTS = [
+    {"name": "web.jinja", "path": "web.jinja", "content": WEB_JINJA},
+    {"name": "web.jinja.schema", "path": "web.jinja.schema", "content": WEB_SCHEMA},
+    {"name": "settings.py", "path": "settings.py", "content": SETTINGS_PY},
+]
+
+
+def config_map(name: str, **data: str) -> dict:
+    return {
+        "name": name,
+        "type": "ConfigMap",
+        "properties": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name},
+            "data": data,
+        },
+    }
+
+
+def template(name: str, namespace: str, *resources: dict, imports=()) -> dict:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "content": yaml.safe_dump({"resources": list(resources)}),
+        "imports": list(imports),
+    }
+
+
+def web_app(name: str, namespace: str, port: int = 8080) -> dict:
+    return template(
+        name,
+        namespace,
+        {"name": "front", "type": "web.jinja", "properties": {"port": port}},
+        {"name": "conf", "type": "settings.py"},
+        imports=IMPORTS,
+    )
+
+
+def live(dm, kind: str, namespace: str, name: str) -> dict | None:
+    result = kubectl(dm.kubeconfig, "get", kind, name, "-n", namespace, "-o", "json", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def names(dm, kind: str, namespace: str) -> set[str]:
+    result = kubectl(dm.kubeconfig, "get", kind, "-n", namespace, "-o", "json")
+    return {item["metadata"]["name"] for item in json.loads(result.stdout)["items"]}
+
+
+def states(dm, name: str) -> dict[str, str]:
+    deployment = dm.api("GET", f"/deployments/{name}").json()
+    manifest = dm.api("GET", f"/deployments/{name}/manifests/{deployment['latestManifest']}")
+    return {
+        item["name"]: item["state"]["status"]
+        for item in manifest.json()["expandedConfig"]["resources"]
+    }
+
+
+def sim(dm, method: str, path: str, body=None):
+    response = requests.request(method, f"{dm.simulator}/_sim/{path}", json=body, timeout=10)
+    response.raise_for_status()
+
+
+@pytest.fixture
+def slow_cluster(dm_sqlite):
+    """Every simulator request takes `seconds`; reset afterwards for the other tests."""
+
+    def slow(seconds: float) -> None:
+        sim(dm_sqlite, "POST", "latency", {"seconds": seconds})
+
+    yield slow
+    sim(dm_sqlite, "POST", "latency", {"seconds": 0})
+
+
+# Templates and references
+
+
+def test_templates_expand_and_references_take_live_values(dm, namespace):
+    response = dm.api("POST", "/deployments", json=web_app("shop", namespace))
+    assert response.status_code == 201, response.text
+    assert response.json()["state"] == {"status": "Deployed", "errors": []}
+    service = live(dm, "service", namespace, "front")
+    settings = live(dm, "configmap", namespace, "settings")
+    assert service["spec"]["clusterIP"]
+    assert settings["data"] == {
+        "backendIp": service["spec"]["clusterIP"],
+        "backendUrl": "http://front:8080",
+    }
+    assert settings["metadata"]["labels"]["deployment-manager.io/deployment"] == "shop"
+    instances = dm.api("GET", "/types/web.jinja/instances").json()
+    assert [(item["name"], item["path"]) for item in instances] == [("front", "$.resources[0]")]
+
+
+def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace):
+    dm.api(
+        "POST",
+        "/deployments",
+        json=template("app", namespace, config_map("a"), config_map("b", v="1")),
+    )
+    response = dm.api(
+        "PUT",
+        "/deployments/app",
+        json=template("app", namespace, config_map("b", v="2"), config_map("c")),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["state"]["status"] == "Deployed"
+    assert names(dm, "configmaps", namespace) >= {"b", "c"}
+    assert "a" not in names(dm, "configmaps", namespace)
+    assert live(dm, "configmap", namespace, "b")["data"] == {"v": "2"}
+
+
+def test_rollback_restores_an_earlier_manifest_and_delete_removes_everything(dm, namespace):
+    dm.api("POST", "/deployments", json=template("app", namespace, config_map("a", v="1")))
+    first = dm.api("GET", "/deployments/app/manifests").json()[0]
+    dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("z")))
+    response = dm.api("POST", "/deployments/app/rollback", json={"manifest": first})
+    assert response.status_code == 200, response.text
+    assert live(dm, "configmap", namespace, "a")["data"] == {"v": "1"}
+    assert live(dm, "configmap", namespace, "z") is None
+    assert dm.api("DELETE", "/deployments/app").status_code == 200
+    assert live(dm, "configmap", namespace, "a") is None
+    assert dm.api("GET", "/deployments/app").status_code == 404
+
+
+# The cluster rejects a resource
+
+
+def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace):
+    broken = {
+        "name": "web",
+        "type": "Deployment",
+        "properties": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "other"}},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                },
+            },
+        },
+    }
+    dependent = config_map("uses-web", uid="$(ref.web.metadata.uid)")
+    body = template("app", namespace, broken, dependent, config_map("solo"))
+    response = dm.api("POST", "/deployments", json=body)
+    assert response.status_code == 201, response.text
+    state = response.json()["state"]
+    assert state["status"] == "Failed"
+    assert len(state["errors"]) == 1 and state["errors"][0].startswith("resource 'web': ")
+    assert states(dm, "app") == {"web": "Failed", "uses-web": "Aborted", "solo": "Created"}
+    assert names(dm, "configmaps", namespace) == {"solo"}
+    assert live(dm, "deployment", namespace, "web") is None
+
+
+# Bad configurations: 400, nothing stored, nothing applied
+
+
+@pytest.mark.parametrize(
+    "resources, imports, message",
+    [
+        ("resources: [", [], "YAML"),
+        (
+            [config_map("a", x="$(ref.ghost.metadata.name)")],
+            [],
+            "resource 'a': reference $(ref.ghost.metadata.name) names an unknown resource 'ghost'",
+        ),
+        (
+            [
+                config_map("a", x="$(ref.b.metadata.name)"),
+                config_map("b", x="$(ref.a.metadata.name)"),
+            ],
+            [],
+            "dependency cycle: a -> b -> a",
+        ),
+        (
+            [{"name": "front", "type": "web.jinja", "properties": {"port": "eighty"}}],
+            IMPORTS,
+            "port",
+        ),
+    ],
+    ids=["invalid-yaml", "unknown-reference", "cycle", "schema-violation"],
+)
+def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, resources, imports, message):
+    body = template(
+        "bad", namespace, *([] if isinstance(resources, str) else resources), imports=imports
+    )
+    if isinstance(resources, str):
+        body["content"] = resources
+    response = dm.api("POST", "/deployments", json=body)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"]
+    assert dm.api("GET", "/deployments/bad").status_code == 404
+    assert live(dm, "namespace", "", namespace) is None
+
+
+# Downstream services down
+
+
+def test_the_expander_down_is_a_502_and_nothing_is_stored(
+    request, tmp_path, simulator, resourcifier_url, namespace
+):
+    from tests.manager.conftest import start_manager
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    dm = start_manager(request, tmp_path, simulator, dead, resourcifier_url)
+    response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    assert response.status_code == 502
+    assert response.json()["message"].startswith(f"cannot reach the expander at {dead}")
+    assert dm.api("GET", "/deployments/app").status_code == 404
+    assert live(dm, "namespace", "", namespace) is None
+    ready = dm.api("GET", "/readyz")
+    assert ready.status_code == 503
+    assert "expander: cannot reach the expander" in ready.json()["message"]
+
+
+def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
+    request, tmp_path, simulator, expander_url, namespace
+):
+    from tests.manager.conftest import start_manager
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    dm = start_manager(request, tmp_path, simulator, expander_url, dead)
+    response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    assert response.status_code == 502
+    assert "cannot reach the resourcifier" in response.json()["message"]
+    deployment = dm.api("GET", "/deployments/app").json()
+    assert deployment["state"]["status"] == "Failed"
+    assert states(dm, "app") == {"a": "Aborted"}
+    assert live(dm, "namespace", "", namespace) is None
+
+
+# Concurrency, crashes, fingerprints
+
+
+def test_a_second_update_during_a_slow_one_gets_409(dm_sqlite, namespace, slow_cluster):
+    dm = dm_sqlite
+    dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    slow_cluster(0.5)
+    first: dict = {}
+    worker = threading.Thread(
+        target=lambda: first.update(
+            response=dm.api(
+                "PUT", "/deployments/app", json=template("app", namespace, config_map("b"))
+            )
+        )
+    )
+    worker.start()
+    wait_until(lambda: dm.api("GET", "/deployments/app").json()["state"]["status"] == "Updating")
+    second = dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("c")))
+    worker.join()
+    assert second.status_code == 409
+    assert "in progress" in second.json()["message"]
+    assert first["response"].status_code == 200
+    assert live(dm, "configmap", namespace, "c") is None
+
+
+def test_an_operation_killed_mid_way_is_failed_after_restart(dm_sqlite, namespace, slow_cluster):
+    dm = dm_sqlite
+    slow_cluster(1.0)
+    body = template("app", namespace, config_map("a"))
+    worker = threading.Thread(target=lambda: _ignore_errors(dm, "POST", "/deployments", body))
+    worker.start()
+    wait_until(lambda: dm.api("GET", "/deployments/app").json()["state"]["status"] == "Deploying")
+    dm.process.kill()
+    worker.join()
+    slow_cluster(0)
+    dm.restart()
+    deployment = dm.api("GET", "/deployments/app").json()
+    assert deployment["state"]["status"] == "Failed"
+    assert deployment["state"]["errors"] == ["interrupted: the manager stopped during deploy"]
+    redeployed = dm.api("PUT", "/deployments/app", json=body)
+    assert redeployed.json()["state"]["status"] == "Deployed"
+    assert dm.api("DELETE", "/deployments/app").status_code == 200
+    assert live(dm, "configmap", namespace, "a") is None
+
+
+def _ignore_errors(dm, method, path, body):
+    try:
+        dm.api(method, path, json=body)
+    except requests.RequestException:
+        pass
+
+
+def test_a_stale_fingerprint_is_refused(dm, namespace):
+    first = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a"))).json()
+    dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("b")))
+    stale = {"If-Match": first["fingerprint"]}
+    response = dm.api("DELETE", "/deployments/app", headers=stale)
+    assert response.status_code == 409
+    assert "is stale" in response.json()["message"]
+    assert live(dm, "configmap", namespace, "b") is not None
+    current = dm.api("GET", "/deployments/app").json()["fingerprint"]
+    assert dm.api("DELETE", "/deployments/app", headers={"If-Match": current}).status_code == 200
+
+
+def test_the_api_token_guards_everything_but_the_probes(
+    request, tmp_path, simulator, expander_url, resourcifier_url
+):
+    from tests.manager.conftest import start_manager
+
+    dm = start_manager(
+        request, tmp_path, simulator, expander_url, resourcifier_url, env={"DM_API_TOKEN": "t0ken"}
+    )
+    missing = dm.api("GET", "/deployments")
+    assert (missing.status_code, missing.json()["status"]) == (401, 401)
+    wrong = dm.api("GET", "/deployments", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    assert dm.api("GET", "/deployments", headers={"Authorization": "Bearer t0ken"}).json() == []
+    assert dm.api("GET", "/healthz").status_code == 200
+    assert dm.api("GET", "/readyz").status_code == 200
