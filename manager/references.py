@@ -86,18 +86,6 @@ class DependencyGraph:
     depends_on: list[set[int]]
     levels: list[list[int]]
 
-    def dependents_closure(self, index: int) -> set[int]:
-        """Every resource that depends on `index`, directly or through others."""
-        found: set[int] = set()
-        pending = [index]
-        while pending:
-            current = pending.pop()
-            for other, deps in enumerate(self.depends_on):
-                if current in deps and other not in found:
-                    found.add(other)
-                    pending.append(other)
-        return found
-
 
 def build_graph(resources: list[dict[str, Any]]) -> DependencyGraph:
     """Check the references of an expanded config's resources and order them into levels.

@@ -271,11 +271,11 @@ class Action:
             _identity(record["properties"], namespace)
             for record in current.expanded_config["resources"]
         }
+        records = previous.expanded_config.get("resources", [])
         gone = {
             index
-            for index, record in enumerate(previous.expanded_config.get("resources", []))
-            if _was_applied(record)
-            and _identity(record["properties"], previous_namespace) not in kept
+            for index in applied_indices(previous)
+            if _identity(records[index]["properties"], previous_namespace) not in kept
         }
         if not gone:
             return []
@@ -401,10 +401,14 @@ def _levels_of(manifest: Manifest) -> list[list[int]]:
     return levels if isinstance(levels, list) else [list(range(count))]
 
 
-def _was_applied(record: dict[str, Any]) -> bool:
-    """Whether an object may exist on the cluster because of this manifest entry."""
-    state = record.get("state") or {}
-    return state.get("status") in (CREATED, FAILED)
+def applied_indices(manifest: Manifest) -> set[int]:
+    """The manifest's resources that may exist on the cluster: applied, failed (perhaps
+    half-applied) or of unknown outcome (the operation was interrupted)."""
+    return {
+        index
+        for index, record in enumerate(manifest.expanded_config.get("resources", []))
+        if (record.get("state") or {}).get("status", FAILED) in (CREATED, FAILED)
+    }
 
 
 def _identity(properties: dict[str, Any], namespace: str) -> tuple[str, str, str, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from manager.actions.base import Action, OperationFailed
-from manager.models import CREATED, DELETED, DELETING, FAILED, Deployment, State, utc_now
+from manager.actions.base import Action, OperationFailed, applied_indices
+from manager.models import DELETED, DELETING, FAILED, Deployment, State, utc_now
 
 
 class Delete(Action):
@@ -20,12 +20,7 @@ class Delete(Action):
         with self.recording_failure(deployment):
             if not keep_resources and deployment.latest_manifest:
                 manifest = self.repository.get_manifest(name, deployment.latest_manifest)
-                records = manifest.expanded_config.get("resources", [])
-                applied = {
-                    index
-                    for index, record in enumerate(records)
-                    if (record.get("state") or {}).get("status") in (CREATED, FAILED)
-                }
+                applied = applied_indices(manifest)
                 errors, stopped = self.delete_resources(manifest, deployment.namespace, applied)
                 if errors or stopped is not None:
                     self.repository.save_manifest(manifest)

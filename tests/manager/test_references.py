@@ -53,7 +53,6 @@ def test_levels_follow_the_references():
         ]
     )
     assert graph.levels == [[1, 2], [0], [3]]
-    assert graph.dependents_closure(1) == {0, 3}
 
 
 def test_an_unknown_name_is_refused_naming_the_resource_and_reference():
