@@ -16,12 +16,6 @@ from tests.docker.fixtures import (  # noqa: F401 - fixtures are found by name
 _numbers = itertools.count()
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.path.parent.name == "docker" and "tests" in item.path.parts:
-            item.add_marker(pytest.mark.docker)
-
-
 @pytest.fixture
 def backend(request) -> Backend:
     """The docker-backed resourcifier, through the same client the contract tests use."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from tests.contract.conftest import config_map, states
 from tests.docker.helpers import container, containers_of, pod, run
+
+pytestmark = pytest.mark.docker
 
 
 def _secret(name: str, **values: str) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.contract.conftest import deployment, states
 from tests.docker.helpers import (
     container,
@@ -13,6 +15,8 @@ from tests.docker.helpers import (
     web_server,
 )
 from tests.support import wait_until
+
+pytestmark = pytest.mark.docker
 
 
 def test_containers_of_a_pod_share_localhost(backend, namespace, docker_client):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tests.contract.conftest import config_map, deployment, service, states
 from tests.docker.helpers import container, containers_of, pod, run, web_server
 from tests.support import free_port, wait_until
+
+pytestmark = pytest.mark.docker
 
 
 def _web(name: str = "backend", replicas: int = 1) -> dict:
