@@ -3,7 +3,8 @@
 Every command but `up` talks to the manager at `--service` (or `DM_SERVICE`). The
 output format is `-o table|yaml|json`; `table` is the default except for `expand` and
 `manifest`, whose natural form is the YAML document itself. A failure prints the
-server's message on stderr and exits 1; a deployment left `Failed` also exits 1.
+server's message on stderr and exits 1; so do deploy, update and rollback
+when they leave the deployment `Failed`.
 """
 
 from __future__ import annotations
@@ -64,9 +65,9 @@ def main(ctx: click.Context, service: str, token: str | None, output: str | None
 
 
 def _file_argument(function):
-    return click.argument(
-        "file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-    )(function)
+    return click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(
+        function
+    )
 
 
 def _properties_option(function):
@@ -77,8 +78,10 @@ def _properties_option(function):
     )(function)
 
 
-def _show_deployment(ctx: _Context, deployment: dict[str, Any]) -> None:
-    """Print a deployment with its resources' states; exit 1 when it is Failed."""
+def _show_deployment(
+    ctx: _Context, deployment: dict[str, Any], exit_on_failed: bool = True
+) -> None:
+    """Print a deployment with its resources' states; exit 1 when it is Failed, if told to."""
     manifest = None
     if deployment.get("latestManifest"):
         manifest = ctx.client.get_manifest(deployment["name"], deployment["latestManifest"])
@@ -87,7 +90,7 @@ def _show_deployment(ctx: _Context, deployment: dict[str, Any]) -> None:
         click.echo(out.deployment_view(deployment, manifest))
     else:
         click.echo(out.to_text({**deployment, "resources": out.resource_rows(manifest)}, output))
-    if (deployment.get("state") or {}).get("status") == "Failed":
+    if exit_on_failed and (deployment.get("state") or {}).get("status") == "Failed":
         raise SystemExit(1)
 
 
@@ -143,9 +146,11 @@ def list_deployments(ctx: _Context) -> None:
     """List the deployments."""
     deployments = ctx.client.list_deployments()
     output = ctx.format()
-    click.echo(out.deployments_table(deployments) if output == "table" else out.to_text(
-        deployments, output
-    ))
+    click.echo(
+        out.deployments_table(deployments)
+        if output == "table"
+        else out.to_text(deployments, output)
+    )
 
 
 @main.command()
@@ -153,7 +158,9 @@ def list_deployments(ctx: _Context) -> None:
 @pass_context
 def get(ctx: _Context, name: str) -> None:
     """Show deployment NAME and the state of each of its resources."""
-    _show_deployment(ctx, ctx.client.get_deployment(name))
+    # Showing a failed deployment is a success of `get`; deploy, update and rollback
+    # exit 1 when their own operation failed.
+    _show_deployment(ctx, ctx.client.get_deployment(name), exit_on_failed=False)
 
 
 @main.command()
@@ -163,9 +170,9 @@ def manifests(ctx: _Context, name: str) -> None:
     """List the manifests of deployment NAME, oldest first."""
     names = ctx.client.list_manifests(name)
     output = ctx.format()
-    click.echo(out.names_table("MANIFEST", names) if output == "table" else out.to_text(
-        names, output
-    ))
+    click.echo(
+        out.names_table("MANIFEST", names) if output == "table" else out.to_text(names, output)
+    )
 
 
 @main.command()
@@ -180,9 +187,7 @@ def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
             raise click.ClickException(f"deployment {name} has no manifest")
     document = ctx.client.get_manifest(name, manifest)
     output = ctx.format("yaml")
-    click.echo(out.manifest_view(document) if output == "table" else out.to_text(
-        document, output
-    ))
+    click.echo(out.manifest_view(document) if output == "table" else out.to_text(document, output))
 
 
 @main.command()
@@ -198,9 +203,9 @@ def expand(
     template = load_template(file, name, namespace, parse_properties(properties))
     expansion = ctx.client.expand(template.to_dict())
     output = ctx.format("yaml")
-    click.echo(out.expansion_table(expansion) if output == "table" else out.to_text(
-        expansion, output
-    ))
+    click.echo(
+        out.expansion_table(expansion) if output == "table" else out.to_text(expansion, output)
+    )
 
 
 @main.command()
@@ -218,9 +223,7 @@ def types(ctx: _Context) -> None:
     """List the types used by current deployments."""
     names = ctx.client.list_types()
     output = ctx.format()
-    click.echo(out.names_table("TYPE", names) if output == "table" else out.to_text(
-        names, output
-    ))
+    click.echo(out.names_table("TYPE", names) if output == "table" else out.to_text(names, output))
 
 
 @main.command()

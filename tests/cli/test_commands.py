@@ -200,9 +200,13 @@ def test_failed_deployment_is_shown_and_exits_1(stack, namespace, tmp_path):
     path.write_text(yaml.safe_dump(config))
     result = run_dm(stack.manager, "deploy", str(path), "--namespace", namespace, check=False)
     assert result.returncode == 1
+    assert "Status:    Failed" in result.stdout.splitlines()
     shown = dm_json(stack.manager, "get", "broken")
     assert shown["state"]["status"] == "Failed"
-    assert "Status:    Failed" in result.stdout or shown["state"]["errors"][0] in result.stderr
+    (error,) = shown["state"]["errors"]
+    assert f"Error:     {error}" in result.stdout.splitlines()
+    assert "selector" in error
+    assert [row["status"] for row in shown["resources"]] == ["Failed"]
 
 
 def test_missing_import_fails_before_any_request(stack, tmp_path):
