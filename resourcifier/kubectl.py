@@ -39,6 +39,9 @@ _UNREACHABLE = re.compile(
     r"|no configuration has been provided",
 )
 
+# The client library's own log lines (klog): `I1122 04:42:24.099294   11253 file.go:245] ...`.
+_LOG_LINE = re.compile(r"[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
+
 
 @dataclass
 class Outcome:
@@ -58,9 +61,12 @@ class Outcome:
         return not self.ok and bool(_UNREACHABLE.search(self.stderr))
 
     def error_lines(self) -> list[str]:
-        """kubectl's error text, one entry per line, warnings left out when errors remain."""
+        """kubectl's error text, one entry per line, warnings and its client's info or
+        warning log lines left out when errors remain."""
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
-        errors = [line for line in lines if not line.startswith("Warning:")]
+        errors = [
+            line for line in lines if not line.startswith("Warning:") and not _LOG_LINE.match(line)
+        ]
         return errors or lines or [f"kubectl exited with status {self.returncode}"]
 
     def reason(self) -> str:

@@ -1,16 +1,19 @@
-"""The kubectl backend: one server-side apply per batch, per-object calls only to place blame.
+"""The kubectl backend: one server-side apply per batch, more calls only to place blame.
 
-A batch goes to kubectl as one List on stdin. kubectl applies the objects one after
-another and prints the ones that succeeded; whatever is missing from its answer failed.
-One failure takes kubectl's whole error text; several are retried one object at a
-time, so each carries its own message and every good object is applied.
+A batch goes to kubectl as one stream of objects on stdin. In the normal case that
+one process applies everything and prints every live object. When some object
+fails, kubectl prints no objects at all, so the batch is applied again (a no-op for
+the objects already applied) printing names as it goes: the names it does not print
+failed. One failure takes kubectl's error text; several are applied again one at a
+time, so each carries its own message; the live objects of the good ones are read
+in one more call.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from dmcommon.errors import BadGateway, NotFound, ServiceUnavailable
 from resourcifier.backend import CREATED, DELETED, FAILED, Backend, ResourceResult
@@ -33,9 +36,6 @@ class KubectlBackend(Backend):
         self.kubectl.resolve_binary()
         self.default_namespace: str | None = config.get("NAMESPACE") or None
         self.discovery = Discovery(self.kubectl)
-        # kubectl's own wait ends before the call's timeout, so a slow finalizer is a
-        # per-resource failure with kubectl's message rather than a 504 for the batch.
-        self.delete_wait_seconds = max(1, int(self.kubectl.timeout * 0.8))
 
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         defined = set(_kinds_defined_by(objects))
@@ -54,46 +54,54 @@ class KubectlBackend(Backend):
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
         placed = [self._place(obj, namespace) for obj in objects]
-        args = [
-            "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
-            "-o", "json", *_dry_run_flag(dry_run), "-f", "-",
-        ]
-
-        def run(batch: list[dict[str, Any]]) -> tuple[Outcome, list[ResourceResult | None]]:
-            outcome = self.kubectl.run(args, stdin=_as_list(_ordered(batch)))
+        outcome = self._apply(placed, "json", dry_run)
+        if outcome.ok:
             live = _LiveIndex(_json_documents(outcome.stdout))
-            found = [live.take(obj) for obj in batch]
-            if outcome.ok:
-                return outcome, [ResourceResult(CREATED, live=obj) for obj in found]
-            return outcome, [ResourceResult(CREATED, live=obj) if obj else None for obj in found]
-
-        return _run_with_blame(placed, run)
+            return [ResourceResult(CREATED, live=live.take(obj)) for obj in placed]
+        _raise_if_unreachable(outcome)
+        if len(placed) == 1:
+            return [ResourceResult(FAILED, outcome.error_lines())]
+        named = self._apply(placed, "name", dry_run)
+        _raise_if_unreachable(named)
+        confirmed = _confirmed(placed, named)
+        results: list[ResourceResult | None] = [None] * len(placed)
+        failed = [index for index, ok in enumerate(confirmed) if not ok]
+        if len(failed) == 1:
+            results[failed[0]] = ResourceResult(FAILED, named.error_lines())
+        else:
+            for index in failed:
+                results[index] = self.apply([placed[index]], None, dry_run)[0]
+        good = [index for index, ok in enumerate(confirmed) if ok]
+        live = _LiveIndex([] if dry_run else self._read_live([placed[i] for i in good]))
+        for index in good:
+            results[index] = ResourceResult(CREATED, live=live.take(placed[index]))
+        return results  # type: ignore[return-value]
 
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
         stubs = [_stub(self._place(obj, namespace)) for obj in objects]
-        args = [
-            "delete", "--ignore-not-found", "--wait=true",
-            f"--timeout={self.delete_wait_seconds}s", "-o", "name", *_dry_run_flag(dry_run),
-            "-f", "-",
-        ]
-
-        def run(batch: list[dict[str, Any]]) -> tuple[Outcome, list[ResourceResult | None]]:
-            outcome = self.kubectl.run(args, stdin=_as_list(reversed(_ordered(batch))))
-            if outcome.ok:
-                return outcome, [ResourceResult(DELETED) for _ in batch]
-            # `-o name` prints each deleted object; one already gone prints nothing and
-            # is indistinguishable from a failure, so it is left for the per-object retry.
-            printed = [line.split(" ")[0] for line in outcome.stdout.splitlines()]
-            names = [_printed_name(obj) for obj in batch]
-            return outcome, [
-                ResourceResult(DELETED) if printed.count(name) == 1 and names.count(name) == 1
-                else None
-                for name in names
-            ]
-
-        return _run_with_blame(stubs, run)
+        # No waiting for finalizers: a namespace may take minutes to empty, and "Deleted"
+        # means the cluster accepted the deletion, as `kubectl delete --wait=false` does.
+        outcome = self.kubectl.run(
+            ["delete", "--ignore-not-found", "--wait=false", "-o", "name",
+             *_dry_run_flag(dry_run), "-f", "-"],
+            stdin=_as_stream(reversed(_ordered(stubs))),
+        )
+        if outcome.ok:
+            return [ResourceResult(DELETED) for _ in stubs]
+        _raise_if_unreachable(outcome)
+        # kubectl names each object it deleted; one already gone is not named either, so
+        # only a single unnamed object is surely the failed one.
+        confirmed = _confirmed(stubs, outcome)
+        unnamed = [index for index, ok in enumerate(confirmed) if not ok]
+        results = [ResourceResult(DELETED) if ok else None for ok in confirmed]
+        if len(unnamed) == 1:
+            results[unnamed[0]] = ResourceResult(FAILED, outcome.error_lines())
+        else:
+            for index in unnamed:
+                results[index] = self.delete([stubs[index]], None, dry_run)[0]
+        return results  # type: ignore[return-value]
 
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:
         outcome = self.kubectl.run(["get", "-o", "json", *self._namespace_flag(namespace),
@@ -113,6 +121,22 @@ class KubectlBackend(Backend):
         outcome = self.kubectl.run(["version", "-o", "json"])
         if not outcome.ok:
             raise ServiceUnavailable(f"the cluster does not answer: {outcome.reason()}")
+
+    def _apply(self, objects: list[dict[str, Any]], output: str, dry_run: bool) -> Outcome:
+        return self.kubectl.run(
+            ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
+             "-o", output, *_dry_run_flag(dry_run), "-f", "-"],
+            stdin=_as_stream(_ordered(objects)),
+        )
+
+    def _read_live(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The live objects among `objects`, read in one call (those missing are left out)."""
+        if not objects:
+            return []
+        outcome = self.kubectl.run(
+            ["get", "-o", "json", "-f", "-"], stdin=_as_stream(_stub(obj) for obj in objects)
+        )
+        return _json_documents(outcome.stdout)
 
     def _namespace_flag(self, namespace: str | None) -> list[str]:
         namespace = namespace or self.default_namespace
@@ -137,27 +161,20 @@ class KubectlBackend(Backend):
         return obj
 
 
-Attempt = Callable[[list[dict[str, Any]]], tuple[Outcome, list[ResourceResult | None]]]
-
-
-def _run_with_blame(objects: list[dict[str, Any]], attempt: Attempt) -> list[ResourceResult]:
-    """Run the whole batch once; give each object kubectl didn't confirm its own error.
-
-    Unconfirmed objects are retried alone (one kubectl each) unless there is just one,
-    which then owns the batch's error text.
-    """
-    outcome, results = attempt(objects)
-    pending = [index for index, result in enumerate(results) if result is None]
-    if not pending:
-        return results  # type: ignore[return-value]
+def _raise_if_unreachable(outcome: Outcome) -> None:
     if outcome.unreachable:
         raise BadGateway(f"the cluster cannot be reached: {outcome.reason()}")
-    if len(pending) == 1:
-        results[pending[0]] = ResourceResult(FAILED, outcome.error_lines())
-        return results  # type: ignore[return-value]
-    for index in pending:
-        results[index] = _run_with_blame([objects[index]], attempt)[0]
-    return results  # type: ignore[return-value]
+
+
+def _confirmed(objects: list[dict[str, Any]], outcome: Outcome) -> list[bool]:
+    """Which objects kubectl named on stdout (`-o name`) as done.
+
+    Names carry no namespace: when a name is printed fewer times than the batch holds
+    it, none of those objects counts as confirmed.
+    """
+    printed = [line.strip() for line in outcome.stdout.splitlines()]
+    names = [_printed_name(obj) for obj in objects]
+    return [printed.count(name) == names.count(name) for name in names]
 
 
 def _read_error(outcome: Outcome) -> Exception:
@@ -179,8 +196,10 @@ def _ordered(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                                                              obj["kind"]), len(_FOUNDATIONS)))
 
 
-def _as_list(objects: Iterable[dict[str, Any]]) -> str:
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
+def _as_stream(objects: Iterable[dict[str, Any]]) -> str:
+    """Objects one after another: kubectl validates each by its own kind, which it
+    cannot do for a `List` wrapper on servers without an OpenAPI v2 document."""
+    return "\n".join(json.dumps(obj) for obj in objects)
 
 
 def _stub(obj: dict[str, Any]) -> dict[str, Any]:

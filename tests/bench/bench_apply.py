@@ -18,8 +18,8 @@ from pathlib import Path
 
 import requests
 
-from tests.resourcifier.conftest import config_map, counting_kubectl
-from tests.support import kubectl, start_service, start_simulator
+from tests.resourcifier.conftest import config_map, counting_kubectl, create_namespace
+from tests.support import start_service, start_simulator
 
 SIZES = (10, 100)
 
@@ -59,8 +59,8 @@ def main() -> None:
     try:
         for size in SIZES:
             namespace, baseline_ns = f"bench-{size}", f"bench-{size}-baseline"
-            kubectl(kubeconfig, "create", "namespace", namespace)
-            kubectl(kubeconfig, "create", "namespace", baseline_ns)
+            create_namespace(kubeconfig, namespace)
+            create_namespace(kubeconfig, baseline_ns)
             resources = [config_map(f"c{i}", value=f"{i}") for i in range(size)]
             # Warm both sides: the service's kind cache and kubectl's discovery cache.
             _through_service(url, "POST", [config_map("warm-up")], namespace)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,18 @@ _numbers = itertools.count()
 def namespace(simulator) -> str:
     """A fresh namespace on the simulator, so tests never see each other's objects."""
     name = f"rt-{os.getpid()}-{next(_numbers)}"
-    kubectl(simulator.kubeconfig, "create", "namespace", name)
+    create_namespace(simulator.kubeconfig, name)
     return name
+
+
+def create_namespace(kubeconfig: Path, name: str) -> None:
+    """Create a namespace with kubectl from JSON (typed `kubectl create namespace` sends
+    protobuf, which the simulator does not read)."""
+    subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "create", "-f", "-"],
+        input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        capture_output=True, text=True, timeout=60, check=True,
+    )
 
 
 def config_map(name: str, namespace: str | None = None, **data: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import requests
+
 from tests.resourcifier.conftest import config_map, deployment, live_names, post
 from tests.support import kubectl
 
@@ -131,3 +133,42 @@ def test_kind_of_a_freshly_created_crd_is_accepted(resourcifier_url, simulator, 
     assert response.status_code == 201, response.text
     assert response.json()["resources"][0]["state"]["status"] == "Created", response.text
     assert live_names(simulator, "widgets", namespace) == ["w"]
+
+
+def test_injected_fault_fails_only_its_resource_with_its_own_message(
+    resourcifier_url, simulator, namespace
+):
+    fault = {"kind": "ConfigMap", "name": "doomed", "namespace": namespace, "code": 500,
+             "message": "disk on fire for doomed"}
+    requests.post(f"{simulator.url}/_sim/faults", json=fault, timeout=10).raise_for_status()
+    try:
+        body = {"resources": [config_map("before"), config_map("doomed"), deployment("after")],
+                "namespace": namespace}
+        before, doomed, after = post(resourcifier_url, body).json()["resources"]
+    finally:
+        requests.delete(f"{simulator.url}/_sim/faults", timeout=10)
+    assert before["state"] == after["state"] == {"status": "Created", "errors": []}
+    assert before["live"]["metadata"]["uid"] and after["live"]["metadata"]["uid"]
+    assert doomed["state"]["status"] == "Failed"
+    assert doomed["state"]["errors"] == [
+        "Error from server (InternalError): disk on fire for doomed"
+    ]
+    assert live_names(simulator, "configmaps", namespace) == ["before"]
+    assert live_names(simulator, "deployments", namespace) == ["after"]
+
+
+def test_injected_fault_on_delete_fails_only_its_resource(resourcifier_url, simulator, namespace):
+    body = {"resources": [config_map("a"), config_map("stuck"), config_map("b")],
+            "namespace": namespace}
+    post(resourcifier_url, body)
+    fault = {"kind": "configmaps", "name": "stuck", "verbs": ["delete"], "code": 409,
+             "message": "stuck is locked"}
+    requests.post(f"{simulator.url}/_sim/faults", json=fault, timeout=10).raise_for_status()
+    try:
+        a, stuck, b = post(resourcifier_url, body, method="DELETE").json()["resources"]
+    finally:
+        requests.delete(f"{simulator.url}/_sim/faults", timeout=10)
+    assert a["state"]["status"] == b["state"]["status"] == "Deleted"
+    assert stuck["state"]["status"] == "Failed"
+    assert "stuck is locked" in " ".join(stuck["state"]["errors"])
+    assert live_names(simulator, "configmaps", namespace) == ["stuck"]

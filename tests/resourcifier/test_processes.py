@@ -42,22 +42,22 @@ def test_a_batch_is_deleted_with_one_kubectl(warm, namespace):
     assert [_verb(call) for call in log.calls()] == ["delete"]
 
 
-def test_one_failure_needs_no_second_kubectl(warm, namespace):
+def test_one_failure_costs_a_naming_pass_and_a_read_of_the_good_objects(warm, namespace):
     url, log = warm
     body = {"resources": [config_map("a"), deployment("bad", labels={"app": "x"}),
                           config_map("b")], "namespace": namespace}
     states = [r["state"]["status"] for r in post(url, body).json()["resources"]]
     assert states == ["Created", "Failed", "Created"]
-    assert [_verb(call) for call in log.calls()] == ["apply"]
+    assert [_verb(call) for call in log.calls()] == ["apply", "apply", "get"]
 
 
-def test_several_failures_are_retried_one_kubectl_each(warm, namespace):
+def test_several_failures_are_applied_again_one_kubectl_each(warm, namespace):
     url, log = warm
     body = {"resources": [deployment("bad1", labels={"app": "x"}), config_map("a"),
                           deployment("bad2", labels={"app": "y"})], "namespace": namespace}
     states = [r["state"]["status"] for r in post(url, body).json()["resources"]]
     assert states == ["Failed", "Created", "Failed"]
-    assert [_verb(call) for call in log.calls()] == ["apply"] * 3
+    assert [_verb(call) for call in log.calls()] == ["apply"] * 4 + ["get"]
 
 
 def test_reads_take_one_kubectl(warm, namespace):
