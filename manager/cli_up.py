@@ -300,7 +300,7 @@ def _what_now(
 ) -> str:
     target = "the Kubernetes API simulator" if cluster == "sim" else "kubectl's current context"
     lines = [f"DM is up on {target}; state and logs in {data_dir}"]
-    lines += [f"  {name:<13}{url}" for name, url in urls.items()]
+    lines += [f"  {name:<14}{url}" for name, url in urls.items()]
     lines += ["", "Next:"]
     if manager_port != 8080:
         lines.append(f"  export DM_SERVICE={urls['manager']}")

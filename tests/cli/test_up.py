@@ -104,8 +104,8 @@ def up(tmp_path):
 def test_up_prints_what_to_do_next(up):
     wait_ready(up)
     text = up.text()
-    assert f"manager      http://127.0.0.1:{up.ports['manager']}" in text
-    assert f"simulator    http://127.0.0.1:{up.ports['sim']}" in text
+    assert f"manager       http://127.0.0.1:{up.ports['manager']}" in text
+    assert f"simulator     http://127.0.0.1:{up.ports['sim']}" in text
     assert f"export KUBECONFIG={up.data_dir / 'sim.kubeconfig'}" in text
     assert f"export DM_SERVICE={up.manager}" in text
     assert "dm deploy examples/guestbook/guestbook.yaml" in text
