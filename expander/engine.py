@@ -26,6 +26,8 @@ JINJA_EXTENSIONS = (".jinja", ".jinja2", ".yaml", ".yml")
 PYTHON_EXTENSIONS = (".py",)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Most template text the fork server compiles ahead for one request.
+_COMPILE_BUDGET = 1024 * 1024
 
 
 class ExpansionError(BadRequest):
@@ -183,6 +185,26 @@ class Expander:
             f"{where}: '{template.path}' is not a template: its name must end in"
             f" {', '.join(JINJA_EXTENSIONS + PYTHON_EXTENSIONS)}"
         )
+
+    def compile_templates(self) -> None:
+        """Compile every template the request supplies, ignoring failures.
+
+        The fork server calls this after a request is answered, so the compiled code is
+        in the process that later children are forked from.
+        """
+        budget = _COMPILE_BUDGET
+        for item in self.request.template.imports:
+            budget -= len(item.content)
+            if budget < 0:
+                return
+            path = item.path.lower()
+            try:
+                if path.endswith(PYTHON_EXTENSIONS):
+                    self._python.compiled(item.path, item.content)
+                elif path.endswith(JINJA_EXTENSIONS):
+                    self._jinja.environment.get_template(item.name)
+            except Exception:  # noqa: BLE001 - the request's own child reported it already
+                continue
 
     def _parse_output(self, text: str, where: str) -> Any:
         if len(text) > self.limits.max_output_bytes:

@@ -1,19 +1,23 @@
-"""The fork server: a clean process that forks one confined child per expansion.
+"""The fork server: a clean process that keeps one confined child ready per expansion.
 
-It is started by `expander.sandbox` with an empty environment, so neither it nor its
-children ever hold the service's settings or secrets. It loads the engine once and
-exercises it, then for every request read from stdin it forks a child that
+`expander.sandbox` starts it with an empty environment, so neither it nor its children
+ever hold the service's settings or secrets. It loads the engine once and exercises it
+(a confined child cannot open files, so it cannot load modules later), then keeps one
+*spare* child forked ahead of time, so forking is not on a request's path. A child
 
-- runs as `nobody` when started as root, in its own process group;
-- has limits on CPU time, address space, file size (0: nothing can be written),
-  processes (0: no forks) and open files (no new file or socket can be opened);
-- has only stdin/stdout/stderr on /dev/null and the pipe for its answer;
+- runs as `nobody` when started as root, in its own process group, with no environment;
+- cannot write files (file size limit 0), fork (process limit 0) or open any file or
+  socket (open-file limit: only the descriptors it was given);
+- gets the request, takes on the request's CPU-time and address-space limits, expands,
+  writes its answer and exits.
 
-expands the request and writes the answer. The server enforces the wall-clock limit and
-the answer's size, kills the child's process group, and answers on stdout. A child is
-used for exactly one request, so nothing carries over from one request to the next.
+The server enforces the wall-clock limit and the answer's size, kills the child's
+process group when done, and forks the next spare. A child serves exactly one request,
+so nothing carries over from one request to the next.
 
-Frames on both pipes are an 8-byte big-endian length followed by that many bytes of JSON.
+Frames on all pipes are an 8-byte big-endian length followed by that many bytes. The
+service sends two frames (the limits as JSON, then the request body) and gets one: an
+answer, which is a 3-digit HTTP status followed by the JSON body.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import signal
 import struct
 import sys
 import time
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from dmcommon.errors import DMError
 from expander.engine import Expander
@@ -37,6 +42,7 @@ from expander.models import ExpansionRequest, Limits
 
 _HEADER = struct.Struct(">Q")
 _ANSWER_FD = 3
+_REQUEST_FD = 4
 _NOBODY = 65534
 _FAILED = 70
 
@@ -59,16 +65,15 @@ def write_frame(stream: BinaryIO, data: bytes) -> None:
 
 def failure(status: int, message: str) -> bytes:
     """An error answer."""
-    return json.dumps({"ok": False, "status": status, "message": message}).encode()
+    return b"%03d" % status + json.dumps({"status": status, "message": message}).encode()
 
 
-def expand_to_answer(payload: dict[str, Any]) -> bytes:
-    """Expand a request and return the JSON answer, success or error."""
-    limits = Limits.from_dict(payload["limits"])
+def expand_to_answer(body: bytes, limits: Limits) -> bytes:
+    """Expand a request body and return the answer, success or error."""
     try:
-        request = ExpansionRequest.from_dict(payload["request"])
+        request = ExpansionRequest.from_dict(json.loads(body))
         result = Expander(request, limits).expand().to_dict()
-        answer = json.dumps({"ok": True, "result": result}).encode()
+        answer = b"200" + json.dumps(result).encode()
     except DMError as error:
         return failure(error.status, error.message)
     except MemoryError:
@@ -82,18 +87,79 @@ def expand_to_answer(payload: dict[str, Any]) -> bytes:
     if len(answer) > limits.max_output_bytes:
         return failure(
             400,
-            f"the expanded configuration is {len(answer)} bytes, larger than the limit of"
+            f"the expanded configuration is {len(answer) - 3} bytes, larger than the limit of"
             f" {limits.max_output_bytes} bytes",
         )
     return answer
 
 
-def _confine(limits: Limits, address_space: int) -> None:
+@dataclass
+class _Child:
+    """A forked child waiting for its request."""
+
+    pid: int
+    request_fd: int
+    answer_fd: int
+    address_space: int
+
+    def close(self) -> None:
+        """Kill the child's process group, reap it and close the pipes."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        for fd in (self.request_fd, self.answer_fd):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _spawn(devnull: int) -> _Child:
+    address_space = _address_space()
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(request_write)
+            os.close(answer_read)
+            _child(request_read, answer_write, devnull, address_space)
+            os._exit(0)
+        finally:
+            os._exit(_FAILED)
+    os.close(request_read)
+    os.close(answer_write)
+    return _Child(pid, request_write, answer_read, address_space)
+
+
+def _child(request_fd: int, answer_fd: int, devnull: int, address_space: int) -> None:
+    os.setpgid(0, 0)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.dup2(answer_fd, _ANSWER_FD)
+    os.dup2(request_fd, _REQUEST_FD)
+    os.closerange(_REQUEST_FD + 1, 65536)
+    _drop_privileges()
+    request = _read_all(_REQUEST_FD)
+    os.close(_REQUEST_FD)
+    (size,) = _HEADER.unpack_from(request)
+    limits = Limits.from_dict(json.loads(request[_HEADER.size:_HEADER.size + size]))
+    body = request[_HEADER.size + size:]
+    # The request itself is already in memory; the limit is on what expansion adds.
+    _limit_resources(limits, address_space + 4 * len(request))
+    random.seed()
+    answer = expand_to_answer(body, limits)
+    _write_all(_ANSWER_FD, _HEADER.pack(len(answer)) + answer)
+    os.close(_ANSWER_FD)
+
+
+def _drop_privileges() -> None:
     os.environ.clear()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    memory = address_space + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     # Writing to a file fails with EFBIG instead of killing the child.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -102,22 +168,26 @@ def _confine(limits: Limits, address_space: int) -> None:
         os.setgid(_NOBODY)
         os.setuid(_NOBODY)
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def _limit_resources(limits: Limits, address_space: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    memory = address_space + limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_NOFILE, (_ANSWER_FD + 1, _ANSWER_FD + 1))
 
 
-def _child(payload: dict[str, Any], answer_fd: int, devnull: int, address_space: int) -> None:
-    os.setpgid(0, 0)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.dup2(answer_fd, _ANSWER_FD)
-    os.closerange(_ANSWER_FD + 1, 65536)
-    limits = Limits.from_dict(payload["limits"])
-    _confine(limits, address_space)
-    random.seed()
-    answer = expand_to_answer(payload)
-    view = memoryview(answer)
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
-        view = view[os.write(_ANSWER_FD, view):]
+        view = view[os.write(fd, view):]
 
 
 def _address_space() -> int:
@@ -125,27 +195,15 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
-def serve_one(payload: dict[str, Any], devnull: int) -> bytes:
-    """Fork a confined child for one request; return its answer or the reason it gave none."""
-    limits = Limits.from_dict(payload["limits"])
-    address_space = _address_space()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            _child(payload, write_fd, devnull, address_space)
-            os._exit(0)
-        finally:
-            os._exit(_FAILED)
-    os.close(write_fd)
+def serve(child: _Child, limits_frame: bytes, body: bytes) -> bytes:
+    """Hand one request to `child`; return its answer or the reason it gave none."""
+    limits = Limits.from_dict(json.loads(limits_frame))
     try:
-        return _collect(pid, read_fd, limits)
-    finally:
-        os.close(read_fd)
-
-
-def _collect(pid: int, read_fd: int, limits: Limits) -> bytes:
+        _write_all(child.request_fd, _HEADER.pack(len(limits_frame)) + limits_frame + body)
+        os.close(child.request_fd)
+        child.request_fd = -1
+    except OSError:
+        return failure(503, "the template sandbox lost a worker process; try again")
     deadline = time.monotonic() + limits.timeout
     cap = limits.max_output_bytes + 1024 * 1024
     chunks: list[bytes] = []
@@ -153,24 +211,22 @@ def _collect(pid: int, read_fd: int, limits: Limits) -> bytes:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            _kill(pid)
             return failure(400, f"template expansion took longer than {limits.timeout:g} seconds")
-        ready, _, _ = select.select([read_fd], [], [], remaining)
+        ready, _, _ = select.select([child.answer_fd], [], [], remaining)
         if not ready:
             continue
-        chunk = os.read(read_fd, 1 << 20)
+        chunk = os.read(child.answer_fd, 1 << 20)
         if not chunk:
             break
         size += len(chunk)
         if size > cap:
-            _kill(pid)
             limit = limits.max_output_bytes
             return failure(400, f"the expansion's output is larger than the limit of {limit} bytes")
         chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    answer = b"".join(chunks)
-    if answer and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        return answer
+    data = b"".join(chunks)
+    if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
+        return data[_HEADER.size:]
+    _, status = os.waitpid(child.pid, 0)
     return failure(400, _describe_death(status, limits))
 
 
@@ -186,46 +242,33 @@ def _describe_death(status: int, limits: Limits) -> str:
     )
 
 
-def _kill(pid: int) -> None:
-    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
-            target()
-        except ProcessLookupError:
-            pass
-    os.waitpid(pid, 0)
-
-
 _WARM_UP = {
-    "limits": Limits().to_dict(),
-    "request": {
-        "template": {
-            "name": "warm-up",
-            "content": "resources:\n- {name: a, type: t.jinja}\n- {name: b, type: t.py}\n"
-            "- {name: c, type: bad.jinja}\n",
-            "imports": [
-                {"name": "t.jinja", "content": (
-                    "{% import 'm.jinja' as m %}resources:\n"
-                    "{% for i in range(2) %}- {name: {{ m.n(i) }}, type: '{{ env|tojson }}'}\n"
-                    "{% endfor %}"
-                )},
-                {"name": "m.jinja", "content": "{% macro n(i) %}x{{ i }}{% endmacro %}"},
-                {"name": "t.py", "content": (
-                    "import json, yaml, string, collections.abc, helpers.h\n"
-                    "def GenerateConfig(context):\n"
-                    "    return {'resources': [{'name': '{}'.format(1), 'type': 'y'}]}\n"
-                )},
-                {"name": "helpers/h.py", "content": "X = 1\n"},
-                {"name": "t.py.schema", "content": (
-                    "properties:\n  p: {$ref: '#/definitions/d'}\n"
-                    "definitions:\n  d: {type: integer, default: 1}\n"
-                )},
-                {"name": "bad.jinja", "content": "{{ nothing.here }}\n"},
-            ],
-        },
-        "env": {"deployment": "warm-up"},
+    "template": {
+        "name": "warm-up",
+        "content": "resources:\n- {name: a, type: t.jinja}\n- {name: b, type: t.py}\n"
+        "- {name: c, type: bad.jinja}\n",
+        "imports": [
+            {"name": "t.jinja", "content": (
+                "{% import 'm.jinja' as m %}resources:\n"
+                "{% for i in range(2) %}- {name: {{ m.n(i) }}, type: '{{ env|tojson }}'}\n"
+                "{% endfor %}"
+            )},
+            {"name": "m.jinja", "content": "{% macro n(i) %}x{{ i }}{% endmacro %}"},
+            {"name": "t.py", "content": (
+                "import json, yaml, string, collections.abc, helpers.h\n"
+                "def GenerateConfig(context):\n"
+                "    return {'resources': [{'name': '{}'.format(1), 'type': 'y'}]}\n"
+            )},
+            {"name": "helpers/h.py", "content": "X = 1\n"},
+            {"name": "t.py.schema", "content": (
+                "properties:\n  p: {$ref: '#/definitions/d'}\n"
+                "definitions:\n  d: {type: integer, default: 1}\n"
+            )},
+            {"name": "bad.jinja", "content": "{{ nothing.here }}\n"},
+        ],
     },
+    "env": {"deployment": "warm-up"},
 }
-
 
 # Codecs are modules loaded on first use; these are the ones templates and Jinja meet.
 _ENCODINGS = (
@@ -236,12 +279,22 @@ _ENCODINGS = (
 
 def warm_up() -> None:
     """Load everything a child could need, since a confined child cannot open files."""
-    expand_to_answer(_WARM_UP)
+    expand_to_answer(json.dumps(_WARM_UP).encode(), Limits())
     failing = json.loads(json.dumps(_WARM_UP))
-    failing["request"]["template"]["imports"][1]["content"] = "def GenerateConfig(c):\n  1/0\n"
-    expand_to_answer(failing)
+    failing["template"]["imports"][2]["content"] = "def GenerateConfig(c):\n  1/0\n"
+    expand_to_answer(json.dumps(failing).encode(), Limits())
     for encoding in _ENCODINGS:
         codecs.lookup(encoding)
+
+
+def _remember(body: bytes) -> None:
+    """Compile the request's templates here, so the next children start with them compiled."""
+    try:
+        request = ExpansionRequest.from_dict(json.loads(body))
+    except (DMError, ValueError):
+        return
+    Expander(request, Limits()).compile_templates()
+    gc.freeze()
 
 
 def main() -> None:
@@ -252,11 +305,15 @@ def main() -> None:
     gc.freeze()
     devnull = os.open(os.devnull, os.O_RDWR)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while True:
-        frame = read_frame(stdin)
-        if frame is None:
-            return
-        write_frame(stdout, serve_one(json.loads(frame), devnull))
+    child = _spawn(devnull)
+    try:
+        while (limits := read_frame(stdin)) is not None and (body := read_frame(stdin)) is not None:
+            write_frame(stdout, serve(child, limits, body))
+            child.close()
+            _remember(body)
+            child = _spawn(devnull)
+    finally:
+        child.close()
 
 
 if __name__ == "__main__":

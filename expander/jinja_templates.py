@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jinja2
+import jinja2.bccache
 import jinja2.debug  # noqa: F401 - loaded now: the sandboxed worker cannot read modules later
 import jinja2.ext
 from jinja2.sandbox import SandboxedEnvironment
@@ -18,6 +19,28 @@ class JinjaTemplateError(BadRequest):
 
 class OutputTooLarge(BadRequest):
     """A template produced more text than the limit allows."""
+
+
+class _SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in memory, so children forked later skip compiling.
+
+    Entries are keyed by template name and a checksum of the text, so a template always
+    runs the code its own text compiles to.
+    """
+
+    def __init__(self, capacity: int = 1000):
+        self.capacity = capacity
+        self.codes: dict[tuple[str, str], Any] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        bucket.code = self.codes.get((bucket.key, bucket.checksum))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self.codes) < self.capacity:
+            self.codes[(bucket.key, bucket.checksum)] = bucket.code
+
+
+SHARED_BYTECODE = _SharedBytecode()
 
 
 class JinjaRenderer:
@@ -36,6 +59,7 @@ class JinjaRenderer:
             undefined=jinja2.StrictUndefined,
             extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
             keep_trailing_newline=True,
+            bytecode_cache=SHARED_BYTECODE,
         )
 
     def _load(self, name: str):

@@ -30,9 +30,6 @@ class Import:
         # A name defaults to the path and the other way round, as in configurations.
         return cls(name=name or path, path=path or name, content=content)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Template:
@@ -65,16 +62,6 @@ class Template:
         namespace = _optional_str(data, "namespace", "template")
         return cls(name=name, content=content, imports=imports, namespace=namespace)
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "content": self.content,
-            "imports": [item.to_dict() for item in self.imports],
-        }
-        if self.namespace is not None:
-            data["namespace"] = self.namespace
-        return data
-
 
 @dataclass(frozen=True)
 class ExpansionRequest:
@@ -97,12 +84,6 @@ class ExpansionRequest:
         deployment = _optional_str(env, "deployment", "env") or template.name
         project = _optional_str(env, "project", "env") or template.namespace or "default"
         return cls(template=template, deployment=deployment, project=project)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "template": self.template.to_dict(),
-            "env": {"deployment": self.deployment, "project": self.project},
-        }
 
 
 @dataclass(frozen=True)

@@ -90,12 +90,9 @@ class _Checker(ast.NodeTransformer):
         if not attribute_allowed(node.attr):
             self._reject(node, f"access to attribute '{node.attr}'")
         if node.attr in _FORMAT_METHODS and isinstance(node.ctx, ast.Load):
-            guarded = ast.Call(
-                func=ast.Name(_FORMAT_GUARD, ast.Load()),
-                args=[node.value, ast.Constant(node.attr)],
-                keywords=[],
-            )
-            return ast.copy_location(guarded, node)
+            guard = ast.copy_location(ast.Name(_FORMAT_GUARD, ast.Load()), node)
+            name = ast.copy_location(ast.Constant(node.attr), node)
+            return ast.copy_location(ast.Call(guard, [node.value, name], []), node)
         return node
 
 
@@ -108,8 +105,25 @@ def compile_restricted(source: str, filename: str) -> types.CodeType:
             f"{filename} line {error.lineno}: syntax error: {error.msg}"
             + (f"\n    {error.text.strip()}" if error.text else "")
         ) from None
-    tree = ast.fix_missing_locations(_Checker(filename).visit(tree))
-    return compile(tree, filename, "exec")
+    return compile(_Checker(filename).visit(tree), filename, "exec")
+
+
+# Checked code of the files earlier requests supplied, keyed by file name and text. Only
+# the fork server adds to it for good (`remember`); a child's additions die with it.
+_COMPILED: dict[tuple[str, str], types.CodeType] = {}
+_MAX_COMPILED = 1000
+_MAX_CACHED_SOURCE = 256 * 1024
+
+
+def compile_cached(source: str, filename: str) -> types.CodeType:
+    """`compile_restricted`, reusing the code of an identical file compiled before."""
+    key = (filename, source)
+    code = _COMPILED.get(key)
+    if code is None:
+        code = compile_restricted(source, filename)
+        if len(_COMPILED) < _MAX_COMPILED and len(source) <= _MAX_CACHED_SOURCE:
+            _COMPILED[key] = code
+    return code
 
 
 def _check_format_string(text: str) -> None:
@@ -283,7 +297,7 @@ class ModuleLoader:
     def compiled(self, filename: str, source: str) -> types.CodeType:
         """The checked code of a file, compiled once per request."""
         if filename not in self.code:
-            self.code[filename] = compile_restricted(source, filename)
+            self.code[filename] = compile_cached(source, filename)
         return self.code[filename]
 
     def new_globals(self, name: str, filename: str, package: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from dmcommon.errors import BadRequest
 from expander.models import ExpansionRequest, Limits
@@ -22,6 +22,9 @@ def expand():
     body = request.get_json(force=True, silent=True)
     if body is None:
         raise BadRequest("request body must be JSON: {\"template\": {...}, \"env\": {...}}")
-    expansion_request = ExpansionRequest.from_dict(body)
+    # Checked here so a malformed body is refused before it reaches the sandbox, which
+    # then reads the same bytes.
+    ExpansionRequest.from_dict(body)
     limits = Limits.from_config(current_app.config)
-    return jsonify(shared_sandbox().expand(expansion_request, limits))
+    answer = shared_sandbox().expand(request.get_data(), limits)
+    return Response(answer, mimetype="application/json")

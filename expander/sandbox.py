@@ -14,11 +14,10 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from dmcommon.errors import BadRequest, DMError, PayloadTooLarge, ServiceUnavailable
-from expander.forkserver import failure, read_frame, write_frame
-from expander.models import ExpansionRequest, Limits
+from expander.forkserver import read_frame, write_frame
+from expander.models import Limits
 
 _ERRORS = {400: BadRequest, 413: PayloadTooLarge, 503: ServiceUnavailable}
 _SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -39,27 +38,40 @@ class Sandbox:
         self._process: subprocess.Popen | None = None
         self._owner = 0
 
-    def expand(self, request: ExpansionRequest, limits: Limits) -> dict[str, Any]:
-        """Expand `request` in a confined process; return `{"config", "layout"}` or raise."""
-        message = json.dumps({"limits": limits.to_dict(), "request": request.to_dict()}).encode()
-        with self._lock:
-            answer = self._exchange(message, limits.timeout + _GRACE_SECONDS)
-        payload = json.loads(answer)
-        if payload["ok"]:
-            return payload["result"]
-        raise _ERRORS.get(payload["status"], DMError)(payload["message"])
+    def expand(self, body: bytes, limits: Limits) -> bytes:
+        """Expand a `POST /expand` body in a confined process; return the answer's JSON.
 
-    def _exchange(self, message: bytes, timeout: float) -> bytes:
+        An expansion error is raised as the DMError its status names.
+        """
+        with self._lock:
+            answer = self._exchange(
+                json.dumps(limits.to_dict()).encode(), body, limits.timeout + _GRACE_SECONDS
+            )
+        status, payload = int(answer[:3]), answer[3:]
+        if status == 200:
+            return payload
+        raise _ERRORS.get(status, DMError)(json.loads(payload)["message"])
+
+    @property
+    def server_pid(self) -> int | None:
+        """The fork server's process id, when this process has one running."""
+        if self._process is None or self._owner != os.getpid():
+            return None
+        return self._process.pid
+
+    def _exchange(self, limits: bytes, body: bytes, timeout: float) -> bytes:
         process = self._running()
         try:
-            write_frame(process.stdin, message)
+            write_frame(process.stdin, limits)
+            write_frame(process.stdin, body)
             ready, _, _ = select.select([process.stdout], [], [], timeout)
             answer = read_frame(process.stdout) if ready else None
         except OSError:
             answer = None
         if answer is None:
             self.close()
-            return failure(503, "the template sandbox stopped unexpectedly; try again")
+            message = "the template sandbox stopped unexpectedly; try again"
+            return b"503" + json.dumps({"message": message}).encode()
         return answer
 
     def _running(self) -> subprocess.Popen:

@@ -20,6 +20,8 @@ import yaml
 from dmcommon.errors import BadRequest
 
 _NOT_SCHEMA_KEYS = ("info", "imports")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_META = jsonschema.Draft4Validator(jsonschema.Draft4Validator.META_SCHEMA)
 
 
 class SchemaError(BadRequest):
@@ -48,12 +50,11 @@ class Schema:
         if self.document.get("required") == []:
             del self.document["required"]
         self.document.setdefault("type", "object")
-        try:
-            jsonschema.Draft4Validator.check_schema(self.document)
-        except jsonschema.SchemaError as error:
+        if not _META.is_valid(self.document):
+            error = jsonschema.exceptions.best_match(_META.iter_errors(self.document))
             raise SchemaError(
                 f"schema {filename} is invalid: {error.message} (at {_schema_path(error)})"
-            ) from None
+            )
 
         def retrieve(uri: str) -> referencing.Resource:
             found = find_source(uri)
@@ -129,7 +130,7 @@ def _default_of(schema: Any, resolver: referencing.Resolver) -> Any:
 
 def _load_yaml(filename: str, text: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
         raise SchemaError(f"schema {filename}: {describe_yaml_error(error)}") from None
     if document is None:
@@ -168,5 +169,5 @@ def _property_path(error: jsonschema.ValidationError) -> str:
     return path
 
 
-def _schema_path(error: jsonschema.SchemaError) -> str:
+def _schema_path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(part) for part in error.absolute_path) or "top level"
