@@ -151,8 +151,9 @@ def _invocations(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+TYPICAL = "typical (10 resources, Jinja+Python, schemas)"
 CASES = {
-    "typical (10 resources, Jinja+Python, schemas)": (_body(TYPICAL_CONFIG), 10, 200),
+    TYPICAL: (_body(TYPICAL_CONFIG), 10, 200),
     "1,000 primitives": (_body(_primitives(1000)), 1000, 30),
     "100 template invocations": (_body(_invocations(100)), 200, 30),
 }
@@ -178,7 +179,7 @@ def _latency(url: str, name: str, body: dict, expected: int, runs: int) -> None:
 
 
 def _throughput(url: str, workers: int, seconds: float = 5.0) -> None:
-    body, expected, _ = CASES["typical (10 resources, Jinja+Python, schemas)"]
+    body, expected, _ = CASES[TYPICAL]
     counts = [0] * workers
     deadline = time.monotonic() + seconds
 
@@ -210,7 +211,7 @@ def main() -> None:
     several, url = start_service("expander", workdir, ["--workers", str(workers)])
     try:
         for _ in range(3 * workers):
-            _post(requests.Session(), url, *CASES["typical (10 resources, Jinja+Python, schemas)"][:2])
+            _post(requests.Session(), url, *CASES[TYPICAL][:2])
         _throughput(url, workers)
     finally:
         several.stop()
