@@ -47,6 +47,8 @@ ALLOWED_MODULES: dict[str, types.ModuleType] = {
 # Dunder names a template may use: defining classes needs `__init__`, and
 # `if __name__ == ...` and docstrings are common and harmless.
 SAFE_DUNDERS = frozenset({"__init__", "__name__", "__doc__", "__file__"})
+# Module and class level names that only describe the code.
+SAFE_DUNDER_NAMES = SAFE_DUNDERS | {"__all__", "__slots__", "__version__", "__author__"}
 
 # Attributes that lead from ordinary objects to frames, code and globals.
 UNSAFE_ATTRIBUTES = frozenset({
@@ -81,8 +83,16 @@ class _Checker(ast.NodeTransformer):
         raise TemplateCodeError(f"{self.filename} line {line}: {what} is not allowed in templates")
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id.startswith("__") and node.id not in SAFE_DUNDERS:
+        if node.id.startswith("__") and node.id not in SAFE_DUNDER_NAMES:
             self._reject(node, f"the name '{node.id}'")
+        return node
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> ast.AST:
+        # `case C(attr=...)` reads attributes without an Attribute node.
+        for name in node.kwd_attrs:
+            if not attribute_allowed(name):
+                self._reject(node, f"access to attribute '{name}'")
+        self.generic_visit(node)
         return node
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:

@@ -60,19 +60,25 @@ class Sandbox:
         return self._process.pid
 
     def _exchange(self, limits: bytes, body: bytes, timeout: float) -> bytes:
-        process = self._running()
-        try:
-            write_frame(process.stdin, limits)
-            write_frame(process.stdin, body)
-            ready, _, _ = select.select([process.stdout], [], [], timeout)
-            answer = read_frame(process.stdout) if ready else None
-        except OSError:
-            answer = None
-        if answer is None:
+        # Expansion has no side effects, so a request that met a dead fork server (one
+        # that crashed or was killed since the last request) is sent once more to a new one.
+        for _ in range(2):
+            process = self._running()
+            try:
+                write_frame(process.stdin, limits)
+                write_frame(process.stdin, body)
+                ready, _, _ = select.select([process.stdout], [], [], timeout)
+                if not ready:
+                    break
+                answer = read_frame(process.stdout)
+            except OSError:
+                answer = None
+            if answer is not None:
+                return answer
             self.close()
-            message = "the template sandbox stopped unexpectedly; try again"
-            return b"503" + json.dumps({"message": message}).encode()
-        return answer
+        self.close()
+        message = "the template sandbox stopped unexpectedly; try again"
+        return b"503" + json.dumps({"message": message}).encode()
 
     def _running(self) -> subprocess.Popen:
         # A forked copy of this object (e.g. in a gunicorn worker) needs its own server.

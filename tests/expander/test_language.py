@@ -232,3 +232,41 @@ def test_google_style_python_template_expands_unchanged(expand):
     assert result["config"]["resources"][0]["properties"]["machineType"].endswith(
         "projects/proj/zones/us-central1-f/machineTypes/f1-micro"
     )
+
+
+def test_a_changed_template_text_is_used_on_the_next_request(expand):
+    config = "resources:\n- {name: a, type: t.jinja}\n- {name: b, type: t.py}\n"
+    for version in ("one", "two"):
+        imports = {
+            "t.jinja": f"resources:\n- {{name: j-{version}, type: Pod}}\n",
+            "t.py": f"def GenerateConfig(c):\n    return {{'resources': [{{'name': 'p-{version}',"
+                    " 'type': 'Pod'}]}\n",
+        }
+        result = expand.ok(config, imports)
+        assert [r["name"] for r in result["config"]["resources"]] == [
+            f"j-{version}", f"p-{version}"
+        ]
+
+
+def test_helper_modules_may_declare_all_and_classes(expand):
+    imports = {
+        "helpers/shapes.py": textwrap.dedent("""\
+            __all__ = ['Port']
+
+
+            class Port:
+                __slots__ = ('number',)
+
+                def __init__(self, number):
+                    self.number = number
+
+                def spec(self):
+                    return {'port': self.number}
+        """),
+        "t.py": "from helpers.shapes import Port\n"
+                "def GenerateConfig(c):\n"
+                "    return {'resources': [\n"
+                "        {'name': 'p', 'type': 'Svc', 'properties': Port(80).spec()}]}\n",
+    }
+    result = expand.ok("resources:\n- {name: a, type: t.py}\n", imports)
+    assert result["config"]["resources"][0]["properties"] == {"port": 80}

@@ -31,19 +31,23 @@ def _rejected(confined, config: str, imports: dict[str, str], within: float = 10
     return message
 
 
-def test_endless_loop_is_stopped_by_the_cpu_limit(confined):
+# On a busy machine the wall-clock limit may strike before the CPU-time limit.
+STOPPED = (
+    "template expansion used more than 2 seconds of CPU time",
+    "template expansion took longer than 3 seconds",
+)
+
+
+def test_endless_loop_is_stopped(confined):
     message = _rejected(confined, CONFIG, {"t.py": _python("while True:\n    pass\n")})
-    assert message == "template expansion used more than 2 seconds of CPU time"
+    assert message in STOPPED
 
 
 def test_endless_jinja_loops_are_stopped(confined):
     template = "resources: []\n{% for i in range(100000) %}{% for j in range(100000) %}" \
                "{% endfor %}{% endfor %}"
     message = _rejected(confined, JINJA_CONFIG, {"t.jinja": template})
-    assert message in (
-        "template expansion used more than 2 seconds of CPU time",
-        "template expansion took longer than 3 seconds",
-    )
+    assert message in STOPPED
 
 
 def test_unbounded_allocation_is_stopped_by_the_memory_limit(confined):
@@ -180,3 +184,36 @@ def test_random_numbers_differ_between_requests(confined):
         for _ in range(3)
     }
     assert len(names) == 3
+
+
+def test_class_patterns_cannot_read_unsafe_attributes(confined):
+    body = "match 1:\n    case object(__class__=cls):\n        pass\n"
+    message = _rejected(confined, CONFIG, {"t.py": _python(body + "return {}\n")})
+    assert message == (
+        "template t.py (resource 'a'): t.py line 3: access to attribute '__class__'"
+        " is not allowed in templates"
+    )
+
+
+def test_helper_modules_are_held_to_the_same_rules(confined):
+    imports = {
+        "helpers/evil.py": "import os\n",
+        "t.py": "import helpers.evil\n" + _python("return {}\n"),
+    }
+    message = _rejected(confined, CONFIG, imports)
+    assert 'File "helpers/evil.py", line 1, in <module>' in message
+    assert "ImportError: import of 'os' is not allowed" in message
+
+
+def test_the_sandbox_recovers_when_its_fork_server_dies(client):
+    import os
+    import signal
+
+    from expander.sandbox import shared_sandbox
+    from tests.expander.conftest import body
+
+    assert client.post("/expand", json=body("resources: []\n")).status_code == 200
+    os.kill(shared_sandbox().server_pid, signal.SIGKILL)
+    response = client.post("/expand", json=body("resources:\n- {name: a, type: Pod}\n"))
+    assert response.status_code == 200
+    assert response.get_json()["config"]["resources"] == [{"name": "a", "type": "Pod"}]
