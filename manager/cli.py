@@ -64,6 +64,23 @@ def main(ctx: click.Context, service: str, token: str | None, output: str | None
     ctx.obj = _Context(service, token, output)
 
 
+def _output_option(function):
+    """`-o` after the command too (`dm get x -o json`), overriding the one before it."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.find_object(_Context).output = value
+
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(out.FORMATS),
+        expose_value=False,
+        callback=remember,
+        help="output format",
+    )(function)
+
+
 def _file_argument(function):
     return click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(
         function
@@ -99,6 +116,7 @@ def _show_deployment(
 @click.option("--name", help="deployment name (default: the file's name without extensions)")
 @click.option("--namespace", help="target namespace (default: the manager's)")
 @_properties_option
+@_output_option
 @pass_context
 def deploy(
     ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
@@ -113,6 +131,7 @@ def deploy(
 @click.option("--name", required=True, help="the deployment to update")
 @click.option("--namespace", help="target namespace (default: unchanged)")
 @_properties_option
+@_output_option
 @pass_context
 def update(
     ctx: _Context, file: Path, name: str, namespace: str | None, properties: str | None
@@ -127,6 +146,7 @@ def update(
 @click.option(
     "--keep-resources", is_flag=True, help="forget the deployment but leave its objects running"
 )
+@_output_option
 @pass_context
 def delete(ctx: _Context, name: str, keep_resources: bool) -> None:
     """Delete deployment NAME and, unless --keep-resources, its objects."""
@@ -141,6 +161,7 @@ def delete(ctx: _Context, name: str, keep_resources: bool) -> None:
 
 
 @main.command("list")
+@_output_option
 @pass_context
 def list_deployments(ctx: _Context) -> None:
     """List the deployments."""
@@ -155,6 +176,7 @@ def list_deployments(ctx: _Context) -> None:
 
 @main.command()
 @click.argument("name")
+@_output_option
 @pass_context
 def get(ctx: _Context, name: str) -> None:
     """Show deployment NAME and the state of each of its resources."""
@@ -165,6 +187,7 @@ def get(ctx: _Context, name: str) -> None:
 
 @main.command()
 @click.argument("name")
+@_output_option
 @pass_context
 def manifests(ctx: _Context, name: str) -> None:
     """List the manifests of deployment NAME, oldest first."""
@@ -178,6 +201,7 @@ def manifests(ctx: _Context, name: str) -> None:
 @main.command()
 @click.argument("name")
 @click.argument("manifest", required=False)
+@_output_option
 @pass_context
 def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
     """Show MANIFEST of deployment NAME (default: the latest); YAML unless -o says otherwise."""
@@ -195,6 +219,7 @@ def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
 @click.option("--name", help="deployment name templates see as env.deployment")
 @click.option("--namespace", help="namespace templates see as env.project")
 @_properties_option
+@_output_option
 @pass_context
 def expand(
     ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
@@ -211,6 +236,7 @@ def expand(
 @main.command()
 @click.argument("name")
 @click.argument("manifest")
+@_output_option
 @pass_context
 def rollback(ctx: _Context, name: str, manifest: str) -> None:
     """Re-deploy MANIFEST's configuration as deployment NAME's newest manifest."""
@@ -218,6 +244,7 @@ def rollback(ctx: _Context, name: str, manifest: str) -> None:
 
 
 @main.command()
+@_output_option
 @pass_context
 def types(ctx: _Context) -> None:
     """List the types used by current deployments."""
@@ -228,6 +255,7 @@ def types(ctx: _Context) -> None:
 
 @main.command()
 @click.argument("type_name", metavar="TYPE")
+@_output_option
 @pass_context
 def instances(ctx: _Context, type_name: str) -> None:
     """List where TYPE is used (`all` for every type)."""

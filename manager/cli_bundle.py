@@ -145,10 +145,12 @@ def load_template(
 ) -> Template:
     """Bundle `file` and everything it imports into a Template named `name`.
 
+    `name` defaults to the file's stem; a single template's one resource has that name too.
     `properties` applies only to a single template file; for a configuration it must
     be empty, since the configuration already sets every resource's properties.
     """
     content = _read(file, "the file to deploy")
+    name = name or default_name(file)
     collector = _Collector()
     if is_configuration(file, content):
         if properties:
@@ -169,7 +171,7 @@ def load_template(
             {
                 "resources": [
                     {
-                        "name": default_name(file),
+                        "name": name,
                         "type": file.name,
                         "properties": properties or {},
                     }
@@ -178,7 +180,7 @@ def load_template(
             sort_keys=False,
         )
     return Template(
-        name=name or default_name(file),
+        name=name,
         content=content,
         imports=list(collector.files.values()),
         namespace=namespace,

@@ -98,6 +98,13 @@ def test_single_template_becomes_one_resource_with_typed_properties(tmp_path):
     assert [item.name for item in template.imports] == ["My_Service.py", "My_Service.py.schema"]
 
 
+def test_single_template_resource_takes_the_deployment_name(tmp_path):
+    write(tmp_path, {"cache.jinja": "resources: []\n"})
+    template = load_template(tmp_path / "cache.jinja", "sessions")
+    assert template.name == "sessions"
+    assert yaml.safe_load(template.content)["resources"][0]["name"] == "sessions"
+
+
 def test_name_and_namespace_are_passed_through():
     template = load_template(EXAMPLES / "guestbook" / "guestbook.yaml", "shop", "team-a")
     assert (template.name, template.namespace) == ("shop", "team-a")

@@ -60,6 +60,7 @@ def test_get_and_list_show_the_deployment_in_json(stack, namespace):
         for part in ("frontend", "redis-leader", "redis-follower")
         for kind in ("deployment", "service")
     }
+    assert json.loads(run_dm(stack.manager, "get", "shop", "-o", "json").stdout) == shown
     listed = dm_json(stack.manager, "list")
     assert [(item["name"], item["namespace"]) for item in listed] == [("shop", namespace)]
     table = run_dm(stack.manager, "list").stdout.splitlines()
