@@ -270,3 +270,21 @@ def test_helper_modules_may_declare_all_and_classes(expand):
     }
     result = expand.ok("resources:\n- {name: a, type: t.py}\n", imports)
     assert result["config"]["resources"][0]["properties"] == {"port": 80}
+
+
+def test_the_guestbook_example_expands_the_same_from_python_and_jinja(expand):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "guestbook"
+    results = {}
+    for engine in ("py", "jinja"):
+        template = f"replicated_service.{engine}"
+        imports = {
+            name: (folder / name).read_text() for name in (template, template + ".schema")
+        }
+        config = (folder / "guestbook.yaml").read_text().replace("replicated_service.py", template)
+        results[engine] = expand.ok(config, imports)
+    assert results["py"]["config"] == results["jinja"]["config"]
+    assert len(results["py"]["config"]["resources"]) == 6
+    follower = results["py"]["layout"]["resources"][2]
+    assert follower["properties"]["serviceType"] == "ClusterIP"
