@@ -10,10 +10,9 @@ from typing import Any, Callable
 from dmcommon.errors import BadGateway
 from resourcifier.kubectl import Kubectl
 
-# Kinds change rarely, and a miss refreshes at once, so the cache may live long; the
-# refresh-on-miss pause keeps a stream of bad requests from running kubectl each time.
+# Kinds change rarely and a miss always looks again (a CRD may have just been
+# created), so the cache may live long.
 CACHE_SECONDS = 300.0
-MISS_REFRESH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,8 @@ class Discovery:
         key = (group_of(api_version), kind)
         with self._lock:
             now = self._clock()
-            if self._fetched_at is None or now - self._fetched_at > CACHE_SECONDS:
-                self._refresh()
-            elif key not in self._kinds and now - self._fetched_at > MISS_REFRESH_SECONDS:
+            stale = self._fetched_at is None or now - self._fetched_at > CACHE_SECONDS
+            if stale or key not in self._kinds:
                 self._refresh()
             return self._kinds.get(key)
 

@@ -38,7 +38,7 @@ class KubectlBackend(Backend):
         self.discovery = Discovery(self.kubectl)
 
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
-        defined = set(_kinds_defined_by(objects))
+        defined = _kinds_defined_by(objects)
         problems = {}
         for index, obj in enumerate(objects):
             group, kind = group_of(obj["apiVersion"]), obj["kind"]
@@ -53,7 +53,8 @@ class KubectlBackend(Backend):
     def apply(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
-        placed = [self._place(obj, namespace) for obj in objects]
+        defined = _kinds_defined_by(objects)
+        placed = [self._place(obj, namespace, defined) for obj in objects]
         outcome = self._apply(placed, "json", dry_run)
         if outcome.ok:
             live = _LiveIndex(_json_documents(outcome.stdout))
@@ -80,7 +81,8 @@ class KubectlBackend(Backend):
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
-        stubs = [_stub(self._place(obj, namespace)) for obj in objects]
+        defined = _kinds_defined_by(objects)
+        stubs = [_stub(self._place(obj, namespace, defined)) for obj in objects]
         # No waiting for finalizers: a namespace may take minutes to empty, and "Deleted"
         # means the cluster accepted the deletion, as `kubectl delete --wait=false` does.
         outcome = self.kubectl.run(
@@ -142,19 +144,30 @@ class KubectlBackend(Backend):
         namespace = namespace or self.default_namespace
         return ["--namespace", namespace] if namespace else []
 
-    def _place(self, obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
+    def _place(
+        self,
+        obj: dict[str, Any],
+        namespace: str | None,
+        defined: Mapping[tuple[str, str], bool] | None = None,
+    ) -> dict[str, Any]:
         """A copy of `obj` in the request's (or default) namespace when its kind needs one.
 
-        With no namespace anywhere, kubectl uses its context's namespace.
+        `defined` holds the scope of kinds whose CRD is in the same batch. With no
+        namespace anywhere, kubectl uses its context's namespace.
         """
-        info = self.discovery.lookup(obj["apiVersion"], obj["kind"])
+        key = (group_of(obj["apiVersion"]), obj["kind"])
+        if defined and key in defined:
+            namespaced: bool | None = defined[key]
+        else:
+            info = self.discovery.lookup(obj["apiVersion"], obj["kind"])
+            namespaced = None if info is None else info.namespaced
         own = obj["metadata"].get("namespace")
         namespace = namespace or self.default_namespace
-        if info is not None and info.namespaced and not own and namespace:
+        if namespaced and not own and namespace:
             placed = copy.deepcopy(obj)
             placed["metadata"]["namespace"] = namespace
             return placed
-        if info is not None and not info.namespaced and own is not None:
+        if namespaced is False and own is not None:
             placed = copy.deepcopy(obj)
             del placed["metadata"]["namespace"]
             return placed
@@ -216,15 +229,19 @@ def _printed_name(obj: dict[str, Any]) -> str:
     return f"{obj['kind'].lower()}{'.' + group if group else ''}/{obj['metadata']['name']}"
 
 
-def _kinds_defined_by(objects: list[dict[str, Any]]) -> Iterable[tuple[str, str]]:
-    """(group, kind) of every CustomResourceDefinition in the batch."""
+def _kinds_defined_by(objects: list[dict[str, Any]]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for every CustomResourceDefinition in the batch."""
+    return dict(_crd_scopes(objects))
+
+
+def _crd_scopes(objects: list[dict[str, Any]]) -> Iterable[tuple[tuple[str, str], bool]]:
     for obj in objects:
         if (group_of(obj["apiVersion"]), obj["kind"]) == ("apiextensions.k8s.io",
                                                            "CustomResourceDefinition"):
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
             if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
-                yield spec["group"], names["kind"]
+                yield (spec["group"], names["kind"]), spec.get("scope") != "Cluster"
 
 
 def _json_documents(text: str) -> list[dict[str, Any]]:

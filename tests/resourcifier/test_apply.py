@@ -108,26 +108,13 @@ def test_object_in_a_missing_namespace_fails_alone(resourcifier_url, simulator, 
 
 
 def test_kind_of_a_freshly_created_crd_is_accepted(resourcifier_url, simulator, namespace):
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [{"name": "v1", "served": True, "storage": True,
-                          "schema": {"openAPIV3Schema": {"type": "object",
-                                     "x-kubernetes-preserve-unknown-fields": True}}}],
-        },
-    }
+    crd = _crd("widgets", "Widget")
     widget = {"name": "w", "type": "Widget", "properties": {
         "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
         "spec": {"size": 3}}}
     # The service has looked at the cluster's kinds before the CRD exists.
     post(resourcifier_url, {"resources": [config_map("warm", namespace)]})
-    created = post(resourcifier_url, {"resources": [
-        {"name": "crd", "type": "CustomResourceDefinition", "properties": crd}]})
+    created = post(resourcifier_url, {"resources": [crd]})
     assert created.json()["resources"][0]["state"]["status"] == "Created", created.text
     response = post(resourcifier_url, {"resources": [widget], "namespace": namespace})
     assert response.status_code == 201, response.text
@@ -172,3 +159,31 @@ def test_injected_fault_on_delete_fails_only_its_resource(resourcifier_url, simu
     assert stuck["state"]["status"] == "Failed"
     assert "stuck is locked" in " ".join(stuck["state"]["errors"])
     assert live_names(simulator, "configmaps", namespace) == ["stuck"]
+
+
+def test_crd_and_its_custom_resources_apply_in_one_batch(resourcifier_url, simulator, namespace):
+    crd = _crd("gadgets", "Gadget")
+    gadget = {"name": "g", "type": "Gadget", "properties": {
+        "apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}}
+    response = post(resourcifier_url, {"resources": [gadget, crd], "namespace": namespace})
+    assert response.status_code == 201, response.text
+    states = [r["state"] for r in response.json()["resources"]]
+    assert states == [{"status": "Created", "errors": []}] * 2
+    assert live_names(simulator, "gadgets", namespace) == ["g"]
+
+
+def _crd(plural: str, kind: str) -> dict:
+    """A Resource holding a namespaced CustomResourceDefinition in group example.com."""
+    return {"name": f"{plural}-crd", "type": "CustomResourceDefinition", "properties": {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+            "versions": [{"name": "v1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": {
+                              "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+        },
+    }}
