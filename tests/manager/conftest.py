@@ -218,3 +218,22 @@ def dm_sqlite(request, tmp_path, simulator, expander_url, resourcifier_url) -> M
 def namespace() -> str:
     """A namespace of this test's own on the shared simulator."""
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def dm_shared(request, tmp_path_factory, simulator, expander_url, resourcifier_url) -> Manager:
+    """One manager per module and database kind, for tests that must leave nothing stored."""
+    workdir = tmp_path_factory.mktemp("manager")
+    return start_manager(request, workdir, simulator, expander_url, resourcifier_url, request.param)
+
+
+@pytest.fixture
+def start_dm(request, tmp_path, simulator):
+    """Start a manager on its own SQLite file over the given services (and environment)."""
+
+    def start(expander_url: str, resourcifier_url: str, env: dict[str, str] | None = None):
+        return start_manager(request, tmp_path, simulator, expander_url, resourcifier_url, env=env)
+
+    return start

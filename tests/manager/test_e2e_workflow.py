@@ -70,11 +70,15 @@ def config_map(name: str, **data: str) -> dict:
     }
 
 
+def content(*resources: dict) -> str:
+    return yaml.safe_dump({"resources": list(resources)})
+
+
 def template(name: str, namespace: str, *resources: dict, imports=()) -> dict:
     return {
         "name": name,
         "namespace": namespace,
-        "content": yaml.safe_dump({"resources": list(resources)}),
+        "content": content(*resources),
         "imports": list(imports),
     }
 
@@ -210,53 +214,47 @@ def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace)
 
 
 @pytest.mark.parametrize(
-    "resources, imports, message",
+    "text, imports, message",
     [
         ("resources: [", [], "YAML"),
         (
-            [config_map("a", x="$(ref.ghost.metadata.name)")],
+            content(config_map("a", x="$(ref.ghost.metadata.name)")),
             [],
             "resource 'a': reference $(ref.ghost.metadata.name) names an unknown resource 'ghost'",
         ),
         (
-            [
+            content(
                 config_map("a", x="$(ref.b.metadata.name)"),
                 config_map("b", x="$(ref.a.metadata.name)"),
-            ],
+            ),
             [],
             "dependency cycle: a -> b -> a",
         ),
         (
-            [{"name": "front", "type": "web.jinja", "properties": {"port": "eighty"}}],
+            content({"name": "front", "type": "web.jinja", "properties": {"port": "eighty"}}),
             IMPORTS,
             "port",
         ),
     ],
     ids=["invalid-yaml", "unknown-reference", "cycle", "schema-violation"],
 )
-def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, resources, imports, message):
-    body = template(
-        "bad", namespace, *([] if isinstance(resources, str) else resources), imports=imports
-    )
-    if isinstance(resources, str):
-        body["content"] = resources
-    response = dm.api("POST", "/deployments", json=body)
+def test_a_bad_configuration_stores_and_applies_nothing(
+    dm_shared, namespace, text, imports, message
+):
+    body = {"name": "bad", "namespace": namespace, "content": text, "imports": imports}
+    response = dm_shared.api("POST", "/deployments", json=body)
     assert response.status_code == 400, response.text
     assert message in response.json()["message"]
-    assert dm.api("GET", "/deployments/bad").status_code == 404
-    assert live(dm, "namespace", "", namespace) is None
+    assert dm_shared.api("GET", "/deployments/bad").status_code == 404
+    assert live(dm_shared, "namespace", "", namespace) is None
 
 
 # Downstream services down
 
 
-def test_the_expander_down_is_a_502_and_nothing_is_stored(
-    request, tmp_path, simulator, resourcifier_url, namespace
-):
-    from tests.manager.conftest import start_manager
-
+def test_the_expander_down_is_a_502_and_nothing_is_stored(start_dm, resourcifier_url, namespace):
     dead = f"http://127.0.0.1:{free_port()}"
-    dm = start_manager(request, tmp_path, simulator, dead, resourcifier_url)
+    dm = start_dm(dead, resourcifier_url)
     response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
     assert response.status_code == 502
     assert response.json()["message"].startswith(f"cannot reach the expander at {dead}")
@@ -268,12 +266,10 @@ def test_the_expander_down_is_a_502_and_nothing_is_stored(
 
 
 def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
-    request, tmp_path, simulator, expander_url, namespace
+    start_dm, expander_url, namespace
 ):
-    from tests.manager.conftest import start_manager
-
     dead = f"http://127.0.0.1:{free_port()}"
-    dm = start_manager(request, tmp_path, simulator, expander_url, dead)
+    dm = start_dm(expander_url, dead)
     response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
     assert response.status_code == 502
     assert "cannot reach the resourcifier" in response.json()["message"]
@@ -366,14 +362,8 @@ def test_a_stale_fingerprint_is_refused(dm, namespace):
     assert dm.api("DELETE", "/deployments/app", headers={"If-Match": current}).status_code == 200
 
 
-def test_the_api_token_guards_everything_but_the_probes(
-    request, tmp_path, simulator, expander_url, resourcifier_url
-):
-    from tests.manager.conftest import start_manager
-
-    dm = start_manager(
-        request, tmp_path, simulator, expander_url, resourcifier_url, env={"DM_API_TOKEN": "t0ken"}
-    )
+def test_the_api_token_guards_everything_but_the_probes(start_dm, expander_url, resourcifier_url):
+    dm = start_dm(expander_url, resourcifier_url, env={"DM_API_TOKEN": "t0ken"})
     missing = dm.api("GET", "/deployments")
     assert (missing.status_code, missing.json()["status"]) == (401, 401)
     wrong = dm.api("GET", "/deployments", headers={"Authorization": "Bearer nope"})
