@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from dmcommon.errors import BadRequest
 from dmcommon.settings import parse_bool
-from resourcifier.backend import Backend
+from resourcifier.backend import Backend, ResourceResult
 from resourcifier.configuration import Configuration
 
 # Path and query values reach kubectl as arguments: anything that could read as a
@@ -26,19 +26,11 @@ class Resourcifier:
 
     def apply(self, body: Any, dry_run: bool = False) -> Configuration:
         """Create or update every resource; each comes back with its state."""
-        configuration = self._checked(body)
-        results = self.backend.apply(configuration.objects, configuration.namespace, dry_run)
-        for resource, result in zip(configuration.resources, results):
-            resource.state = result
-        return configuration
+        return self._each(body, self.backend.apply, dry_run)
 
     def delete(self, body: Any, dry_run: bool = False) -> Configuration:
         """Delete every resource; one already gone counts as deleted."""
-        configuration = self._checked(body)
-        results = self.backend.delete(configuration.objects, configuration.namespace, dry_run)
-        for resource, result in zip(configuration.resources, results):
-            resource.state = result
-        return configuration
+        return self._each(body, self.backend.delete, dry_run)
 
     def get(self, type_: str, name: str, namespace: str | None) -> dict[str, Any]:
         """The live object named `name` of kind or resource `type_`."""
@@ -54,6 +46,16 @@ class Resourcifier:
     def check(self) -> None:
         """Raise `ServiceUnavailable` when the backend's runtime does not answer."""
         self.backend.check()
+
+    def _each(
+        self, body: Any, action: Callable[..., list[ResourceResult]], dry_run: bool
+    ) -> Configuration:
+        """Validate `body`, run `action` on its objects, attach each result to its resource."""
+        configuration = self._checked(body)
+        results = action(configuration.objects, configuration.namespace, dry_run)
+        for resource, result in zip(configuration.resources, results, strict=True):
+            resource.state = result
+        return configuration
 
     def _checked(self, body: Any) -> Configuration:
         configuration = Configuration.from_dict(body)
