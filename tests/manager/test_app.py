@@ -1,10 +1,16 @@
 """Wiring of the real collaborators at start-up: discovery failures, crash recovery."""
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from manager.app import create_app
 from manager.models import DEPLOYING, Deployment, State, utc_now
 from manager.repository import open_repository
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -40,3 +46,21 @@ def test_start_up_leaves_operations_of_live_processes_alone(tmp_path, isolated_e
     # This process owns the operation and is alive: a new app must leave it running.
     assert client.get("/deployments/busy").get_json()["state"]["status"] == DEPLOYING
     live_repository.close()
+
+
+def test_the_openapi_document_lists_every_route(client):
+    document = yaml.safe_load((ROOT / "docs" / "openapi" / "manager.yaml").read_text())
+    documented = {
+        (path, method.upper())
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    app = client.application
+    served = {
+        (re.sub(r"<(?:path:)?(\w+)>", r"{\1}", rule.rule).replace("{type_name}", "{type}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert documented == served
