@@ -260,6 +260,7 @@ class DockerBackend(Backend):
     # -- apply ---------------------------------------------------------------------
 
     def _apply_one(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
+        previous = self._read_record(key) if key.kind == "Service" else None
         record = self._store(key, obj)
         if key.kind == "Namespace":
             self._ensure_network(key.name)
@@ -268,7 +269,7 @@ class DockerBackend(Backend):
                                 {**self._owner_labels(key, obj), ROLE: _CLAIM})
         elif key.kind == "Service":
             self._ensure_network(key.namespace)
-            self._sync_namespace(key.namespace)
+            self._sync_namespace(key.namespace, _publishes(previous) or _publishes(record))
         elif key.kind in WORKLOAD_KINDS:
             self._ensure_network(key.namespace)
             self._reconcile(record)
@@ -289,11 +290,12 @@ class DockerBackend(Backend):
         except docker.errors.NotFound:
             self.api.create_volume(name, labels=labels)
 
-    def _sync_namespace(self, namespace: str) -> None:
+    def _sync_namespace(self, namespace: str, ports_changed: bool) -> None:
         """After a Service changed: pods get the right published ports, then the right aliases."""
-        for record in self._records(namespace=namespace):
-            if record["kind"] in WORKLOAD_KINDS:
-                self._reconcile(record)
+        if ports_changed:
+            for record in self._records(namespace=namespace):
+                if record["kind"] in WORKLOAD_KINDS:
+                    self._reconcile(record)
         self._sync_aliases(namespace)
 
     def _services(self, namespace: str) -> list[dict[str, Any]]:
@@ -331,7 +333,9 @@ class DockerBackend(Backend):
             endpoint = (details["NetworkSettings"]["Networks"] or {}).get(net)
             if endpoint is None:
                 continue
-            current = set(endpoint.get("Aliases") or []) - {summary["Id"][:12]}
+            # The engine adds the short id and the hostname itself; they are not ours to keep.
+            automatic = {summary["Id"][:12], details["Config"]["Hostname"]}
+            current = set(endpoint.get("Aliases") or []) - automatic
             if current != set(wanted):
                 self.api.disconnect_container_from_network(summary["Id"], net)
                 self.api.connect_container_to_network(summary["Id"], net, aliases=wanted)
@@ -614,7 +618,7 @@ class DockerBackend(Backend):
                         from None
         self._remove_volume(self._record_volume(key))
         if key.kind == "Service":
-            self._sync_namespace(key.namespace)
+            self._sync_namespace(key.namespace, _publishes(record))
         if not self._records(namespace=key.namespace) and self._read_record(
             ObjectKey("Namespace", "", key.namespace)
         ) is None:
@@ -765,6 +769,13 @@ class DockerBackend(Backend):
             raise
         except (docker.errors.DockerException, requests.ConnectionError) as error:
             raise ServiceUnavailable(f"cannot reach the docker engine: {error}") from None
+
+
+def _publishes(service_record: dict[str, Any] | None) -> bool:
+    """Whether a Service's record asks for host ports, which pods get when created."""
+    return service_record is not None and (
+        service_record["applied"]["spec"].get("type") in PUBLISHING_SERVICE_TYPES
+    )
 
 
 def _mount(volume_mount: dict[str, Any], source: str | None) -> Mount:
