@@ -19,7 +19,10 @@ def healthz():
 @bp.post("/expand")
 def expand():
     """Expand a configuration: `{"template", "env"}` -> `{"config", "layout"}`."""
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = request.get_json(force=True, silent=True)
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply") from None
     if body is None:
         raise BadRequest("request body must be JSON: {\"template\": {...}, \"env\": {...}}")
     # Checked here so a malformed body is refused before it reaches the sandbox, which

@@ -118,3 +118,21 @@ def test_gunicorn_served_expander_reports_errors_as_json(expander_url):
     )
     assert response.status_code == 400
     assert response.json()["message"].startswith("config: invalid YAML at line 2")
+
+
+def test_body_nested_too_deeply_is_rejected(client):
+    response = client.post(
+        "/expand", data="[" * 100000 + "]" * 100000, content_type="application/json"
+    )
+    assert response.get_json() == {"status": 400, "message": "request body is nested too deeply"}
+
+
+def test_configuration_nested_too_deeply_is_stopped_and_the_service_keeps_serving(expand):
+    # libyaml's parser recurses in C: the confined child crashes or runs out of CPU time.
+    message = expand.error("resources: " + "[" * 50000 + "]" * 50000 + "\n")
+    assert message in (
+        "template expansion crashed (signal SIGSEGV)",
+        "template expansion used more than 2 seconds of CPU time",
+        "template expansion took longer than 3 seconds",
+    )
+    assert expand.ok("resources:\n- {name: a, type: Pod}\n")["config"]["resources"]
