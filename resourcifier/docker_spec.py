@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Collection
 
 UNSUPPORTED = "not supported by the docker backend"
 
@@ -221,7 +221,14 @@ def _check_workload(kind: str, spec: dict[str, Any], metadata: dict[str, Any]) -
     pod_spec = template.get("spec")
     if not isinstance(pod_spec, dict):
         raise SpecError("spec.template.spec is required")
-    check_pod_spec(pod_spec, "spec.template.spec")
+    claims = set()
+    for index, claim in enumerate(spec.get("volumeClaimTemplates") or []):
+        if not isinstance(claim, dict) or not isinstance(
+            (claim.get("metadata") or {}).get("name"), str
+        ):
+            raise SpecError(f"spec.volumeClaimTemplates[{index}].metadata.name is required")
+        claims.add(claim["metadata"]["name"])
+    check_pod_spec(pod_spec, "spec.template.spec", claims)
     selector = spec.get("selector")
     if kind == "Job":
         for field_name in ("completions", "parallelism"):
@@ -246,22 +253,20 @@ def _check_workload(kind: str, spec: dict[str, Any], metadata: dict[str, Any]) -
         raise SpecError(
             f"spec.selector does not match spec.template.metadata.labels of {metadata['name']}"
         )
-    for index, claim in enumerate(spec.get("volumeClaimTemplates") or []):
-        if not isinstance(claim, dict) or not isinstance(
-            (claim.get("metadata") or {}).get("name"), str
-        ):
-            raise SpecError(f"spec.volumeClaimTemplates[{index}].metadata.name is required")
 
 
-def check_pod_spec(spec: dict[str, Any], path: str) -> None:
-    """Raise SpecError for a pod spec field the backend cannot honour."""
+def check_pod_spec(spec: dict[str, Any], path: str, claims: Collection[str] = ()) -> None:
+    """Raise SpecError for a pod spec field the backend cannot honour.
+
+    `claims` are a StatefulSet's volumeClaimTemplates, which containers mount by name.
+    """
     _check_fields(spec, _POD_SPEC_FIELDS, path)
     if spec.get("dnsPolicy", "ClusterFirst") != "ClusterFirst":
         raise unsupported(f"{path}.dnsPolicy {spec['dnsPolicy']}")
     if spec.get("restartPolicy", "Always") not in ("Always", "OnFailure", "Never"):
         raise SpecError(f"{path}.restartPolicy must be Always, OnFailure or Never")
     volumes = spec.get("volumes") or []
-    volume_names = set()
+    volume_names = set(claims)
     for index, volume in enumerate(volumes):
         volume_path = f"{path}.volumes[{index}]"
         if not isinstance(volume, dict) or not isinstance(volume.get("name"), str):

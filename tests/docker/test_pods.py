@@ -133,3 +133,24 @@ def _job_status(backend, namespace: str, name: str, field: str):
 def _running_pods(backend, namespace: str):
     pods = backend.get("pods", namespace).json()
     return pods if pods and all(p["status"]["phase"] == "Running" for p in pods) else None
+
+
+def test_stateful_set_pods_have_stable_names_and_their_own_volumes(
+    backend, namespace, docker_client
+):
+    body = deployment("db", replicas=2)
+    body["type"] = body["properties"]["kind"] = "StatefulSet"
+    properties = body["properties"]
+    properties["spec"]["serviceName"] = "db"
+    properties["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
+    properties["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "data", "mountPath": "/data"}]
+    assert states(backend.apply([body], namespace)) == ["Created"]
+    first, second = containers_of(docker_client, namespace, "db")
+    assert [c.labels["docker.deployment-manager.io/pod"] for c in (first, second)] == [
+        "db-0", "db-1"]
+    run(first, "sh", "-c", "echo zero > /data/who")
+    assert second.exec_run(["cat", "/data/who"]).exit_code != 0
+    assert states(backend.delete([body], namespace)) == ["Deleted"]
+    assert not [v.name for v in docker_client.volumes.list() if ".claim.data-db-" in v.name]
