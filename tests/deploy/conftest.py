@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cli.runner import shared_stack
 from tests.conftest import Simulator
 from tests.support import kubectl, start_simulator
 
@@ -33,6 +34,14 @@ def find(objects: list[dict], kind: str, name: str) -> dict:
 @pytest.fixture(scope="module")
 def manifests() -> list[dict]:
     return load_manifests()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, simulator, expander_url, resourcifier_url):
+    """One manager for the module, over the session's expander, resourcifier and simulator."""
+    yield from shared_stack(
+        tmp_path_factory.mktemp("manager"), simulator, expander_url, resourcifier_url
+    )
 
 
 def _simulator(tmp_path_factory) -> Simulator:

@@ -21,7 +21,15 @@ def get(stack, namespace: str, kind: str, name: str) -> dict:
 
 @pytest.mark.parametrize("variant", GUESTBOOK_VARIANTS)
 def test_guestbook_creates_three_replicated_services(stack, namespace, variant):
-    run_dm(stack.manager, "deploy", str(EXAMPLES / "guestbook" / variant), "--namespace", namespace)
+    run_dm(
+        stack.manager,
+        "deploy",
+        str(EXAMPLES / "guestbook" / variant),
+        "--name",
+        namespace,
+        "--namespace",
+        namespace,
+    )
     expected = {
         "frontend": (3, "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend:v5", 80),
         "redis-leader": (1, "redis:7", 6379),
