@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import discovery, errors
+from . import discovery, errors, protobuf
 from .catalog import SCALABLE_KINDS, ResourceType
 from .faults import Controls, Fault
 from .patch import json_merge_patch, json_patch, strategic_merge
@@ -22,6 +22,7 @@ from .table import as_table
 
 MAX_BODY = 3 * 1024 * 1024
 DEFAULT_WATCH_SECONDS = 1800
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
@@ -127,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json_body(self, allow_yaml: bool = False) -> object:
         raw = self._body()
+        if self.headers.get("Content-Type", "").startswith(PROTOBUF):
+            return protobuf.decode(raw)
         try:
             if allow_yaml:
                 return yaml.safe_load(raw.decode("utf-8"))
@@ -422,7 +425,12 @@ class Handler(BaseHTTPRequestHandler):
                                     options)
 
     def _delete_options(self) -> tuple[bool, str, dict]:
-        body = self._json_body() if self.headers.get("Content-Length", "0") != "0" else None
+        if self.headers.get("Content-Type", "").startswith(PROTOBUF):
+            # Typed clients send DeleteOptions as protobuf; kubectl also puts them in the query.
+            self._body()
+            body = None
+        else:
+            body = self._json_body() if self.headers.get("Content-Length", "0") != "0" else None
         body = body if isinstance(body, dict) else {}
         dry_run = self.query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
         policy = self.query.get("propagationPolicy") or body.get("propagationPolicy") or ""
