@@ -123,7 +123,15 @@ def deploy(
 ) -> None:
     """Deploy a configuration or a single template FILE as a new deployment."""
     template = load_template(file, name, namespace, parse_properties(properties))
-    _show_deployment(ctx, ctx.client.create_deployment(template.to_dict()))
+    try:
+        deployment = ctx.client.create_deployment(template.to_dict())
+    except ManagerError as error:
+        if error.status == 409:
+            raise ManagerError(
+                f"{error.message}\nto change it: dm update {file} --name {template.name}", 409
+            ) from None
+        raise
+    _show_deployment(ctx, deployment)
 
 
 @main.command()

@@ -278,3 +278,37 @@ def test_token_is_sent_and_a_missing_one_is_reported(stack, tmp_path):
         assert run_dm(url, "--token", "s3cret", "-o", "json", "list").stdout.strip() == "[]"
     finally:
         process.stop()
+
+
+def test_deploying_an_existing_name_suggests_dm_update(stack, namespace):
+    run_dm(
+        stack.manager,
+        "deploy",
+        str(TEMPLATE),
+        "--name",
+        namespace,
+        "--namespace",
+        namespace,
+        "-p",
+        "image=redis:7,port=6379",
+    )
+    again = run_dm(
+        stack.manager,
+        "deploy",
+        str(TEMPLATE),
+        "--name",
+        namespace,
+        "-p",
+        "image=redis:7,port=6379",
+        check=False,
+    )
+    assert again.returncode == 1
+    message = requests.post(
+        f"{stack.manager}/deployments",
+        json={"name": namespace, "content": "resources: []\n"},
+        timeout=10,
+    ).json()["message"]
+    assert again.stderr.splitlines() == [
+        f"Error: {message}",
+        f"to change it: dm update {TEMPLATE} --name {namespace}",
+    ]
