@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from tests.support import free_port, kubectl, wait_until
+from tests.support import free_port, kubectl, start_service, wait_until
 
 WEB_JINJA = """
 resources:
@@ -371,3 +371,26 @@ def test_the_api_token_guards_everything_but_the_probes(start_dm, expander_url, 
     assert dm.api("GET", "/deployments", headers={"Authorization": "Bearer t0ken"}).json() == []
     assert dm.api("GET", "/healthz").status_code == 200
     assert dm.api("GET", "/readyz").status_code == 200
+
+
+def test_calls_to_the_services_carry_the_internal_token(start_dm, tmp_path, resourcifier_url):
+    expander, guarded_expander = start_service(
+        "expander", tmp_path, env={"DM_INTERNAL_TOKEN": "inside"}
+    )
+    try:
+        body = template("app", "default", config_map("a"))
+        with_token = start_dm(
+            guarded_expander, resourcifier_url, env={"DM_INTERNAL_TOKEN": "inside"}
+        )
+        expanded = with_token.api("POST", "/expand", json=body)
+        assert expanded.status_code == 200, expanded.text
+        assert expanded.json()["config"]["resources"][0]["name"] == "a"
+        without = start_dm(guarded_expander, resourcifier_url)
+        refused = without.api("POST", "/expand", json=body)
+        assert refused.status_code == 502
+        assert refused.json()["message"] == (
+            "the expander refused the internal token (401): check DM_INTERNAL_TOKEN on both "
+            "services"
+        )
+    finally:
+        expander.stop()
