@@ -57,8 +57,16 @@ class Outcome:
 
     @property
     def unreachable(self) -> bool:
-        """Whether the failure is about the cluster connection rather than an object."""
-        return not self.ok and bool(_UNREACHABLE.search(self.stderr))
+        """Whether the failure is about the cluster connection rather than an object.
+
+        An answer from the server means it was reached, even when its message speaks of
+        a connection (an admission webhook that cannot be called fails one object).
+        """
+        return (
+            not self.ok
+            and "Error from server" not in self.stderr
+            and bool(_UNREACHABLE.search(self.stderr))
+        )
 
     def error_lines(self) -> list[str]:
         """kubectl's error text, one entry per line, warnings and its client's info or

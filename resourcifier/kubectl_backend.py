@@ -25,9 +25,6 @@ FIELD_MANAGER = "deployment-manager"
 # Namespaces and CRDs go first (and are deleted last): later objects may live in them.
 _FOUNDATIONS = {("", "Namespace"): 0, ("apiextensions.k8s.io", "CustomResourceDefinition"): 1}
 
-Key = tuple[str, str, str, str]
-
-
 class KubectlBackend(Backend):
     """Drives a Kubernetes cluster through the kubectl binary."""
 

@@ -187,3 +187,23 @@ def _crd(plural: str, kind: str) -> dict:
                               "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
         },
     }}
+
+
+def test_server_error_that_speaks_of_a_connection_fails_only_its_resource(
+    resourcifier_url, simulator, namespace
+):
+    """Like an admission webhook that cannot be called: the cluster itself answered."""
+    fault = {"kind": "ConfigMap", "name": "hooked", "code": 500, "message":
+             'failed calling webhook "check.example.com": dial tcp 10.0.0.9:443: '
+             "connect: connection refused"}
+    requests.post(f"{simulator.url}/_sim/faults", json=fault, timeout=10).raise_for_status()
+    try:
+        body = {"resources": [config_map("fine"), config_map("hooked")], "namespace": namespace}
+        response = post(resourcifier_url, body)
+    finally:
+        requests.delete(f"{simulator.url}/_sim/faults", timeout=10)
+    assert response.status_code == 201, response.text
+    fine, hooked = response.json()["resources"]
+    assert fine["state"]["status"] == "Created"
+    assert hooked["state"]["status"] == "Failed"
+    assert "failed calling webhook" in hooked["state"]["errors"][0]
