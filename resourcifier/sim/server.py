@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import sys
 import time
 import traceback
@@ -327,23 +329,35 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.bad_request("timeoutSeconds must be a number") from None
         events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
                                       self.query.get("resourceVersion"), timeout)
-        first = next(events, None)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
-        self._chunk(first)
+        self.wfile.flush()
         for event in events:
             self._chunk(event)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
     def _chunk(self, event: dict | None) -> None:
-        data = (json.dumps(event) + "\n").encode() if event else b""
-        if data:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        if event is None:
+            if self._peer_closed():
+                raise ConnectionResetError("watch client went away")
+            return
+        data = (json.dumps(event) + "\n").encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
+
+    def _peer_closed(self) -> bool:
+        """Whether the client hung up (readable with nothing to read), so a watch can end."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _create(self, route: Route) -> None:
         body = self._json_body()

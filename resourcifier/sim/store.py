@@ -396,32 +396,36 @@ class Store:
         timeout: float,
     ) -> Iterator[dict | None]:
         """Watch events as {type, object} after resourceVersion `since` (or from now, with
-        synthetic ADDED events for existing objects); yields None every second while idle so
-        the caller can notice a closed connection."""
-        def wanted(group: str, plural: str, obj: dict) -> bool:
-            metadata = obj["metadata"]
-            return (
-                (group, plural) == (rt.group, rt.plural)
-                and (namespace is None or metadata.get("namespace", "") == namespace)
-                and label_match(metadata.get("labels") or {})
-                and field_match(obj)
-            )
-
+        synthetic ADDED events for existing objects). A bad or expired `since` fails here, before
+        any event; the iterator yields None every second while idle so the caller can notice a
+        closed connection."""
         with self._lock:
             if since in (None, "", "0"):
                 items, version = self.list(rt, namespace, label_match, field_match)
-                last = int(version)
-                initial = [{"type": "ADDED", "object": item} for item in items]
-            else:
-                try:
-                    last = int(since)
-                except ValueError:
-                    raise errors.bad_request(f"invalid resourceVersion {since!r}") from None
-                oldest = self._events[0].resource_version if self._events else self._version + 1
-                if last + 1 < oldest and last < self._version:
-                    raise errors.StatusError(
-                        410, f"too old resource version: {last} ({oldest - 1})", "Expired")
-                initial = []
+                return self._events_after(rt, namespace, label_match, field_match, int(version),
+                                          [{"type": "ADDED", "object": i} for i in items], timeout)
+            try:
+                last = int(since)
+            except ValueError:
+                raise errors.bad_request(f"invalid resourceVersion {since!r}") from None
+            oldest = self._events[0].resource_version if self._events else self._version + 1
+            if last + 1 < oldest and last < self._version:
+                raise errors.StatusError(
+                    410, f"too old resource version: {last} ({oldest - 1})", "Expired")
+            return self._events_after(rt, namespace, label_match, field_match, last, [], timeout)
+
+    def _events_after(self, rt: ResourceType, namespace: str | None,
+                      label_match: Callable[[dict], bool], field_match: Callable[[dict], bool],
+                      last: int, initial: list[dict], timeout: float) -> Iterator[dict | None]:
+        def wanted(event: Event) -> bool:
+            metadata = event.obj["metadata"]
+            return (
+                (event.group, event.plural) == (rt.group, rt.plural)
+                and (namespace is None or metadata.get("namespace", "") == namespace)
+                and label_match(metadata.get("labels") or {})
+                and field_match(event.obj)
+            )
+
         yield from initial
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -435,5 +439,5 @@ class Store:
                 continue
             for event in pending:
                 last = event.resource_version
-                if wanted(event.group, event.plural, event.obj):
+                if wanted(event):
                     yield {"type": event.type, "object": self._as_version(rt, event.obj)}

@@ -7,6 +7,7 @@ without an image, service ports without a port, ...). It does not validate every
 
 from __future__ import annotations
 
+import json
 import re
 
 from .catalog import COMMON_TOP_LEVEL, ResourceType
@@ -54,7 +55,7 @@ def unknown_fields(resource_type: ResourceType, obj: dict) -> list[str]:
 
 
 def _value(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
 def invalid_value(path: str, value: object, why: str) -> tuple[str, str]:
