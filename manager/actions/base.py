@@ -133,7 +133,7 @@ class Action:
         records = manifest.expanded_config["resources"]
         graph = plan.graph
         live: dict[int, dict[str, Any] | None] = {}
-        needed = set().union(*graph.depends_on) if graph.depends_on else set()
+        needed = set().union(*graph.depends_on)
         try:
             self._ensure_namespace(plan.namespace)
         except DMError as error:
@@ -148,9 +148,9 @@ class Action:
                         [_wire(records[i]) for i in batch], plan.namespace
                     )
                 except BadRequest as error:
-                    results = [{"state": {"status": FAILED, "errors": [error.message]}}] * len(
-                        batch
-                    )
+                    # The resourcifier refused the whole batch (e.g. an unknown kind).
+                    refused = {"state": State(FAILED, [error.message]).to_dict()}
+                    results = [refused for _ in batch]
                 except DMError as error:
                     for i in batch:
                         records[i]["state"] = State(FAILED, [error.message]).to_dict()
@@ -160,9 +160,12 @@ class Action:
                     return _errors(records), error
                 for i, result in zip(batch, results):
                     records[i]["state"] = _state_of(result)
-                    if i in needed and records[i]["state"]["status"] == CREATED:
-                        live[i] = result.get("live") or self._read_back(records[i], plan.namespace)
+                    if isinstance(result.get("live"), dict):
+                        live[i] = result["live"]
             self.repository.save_manifest(manifest)
+            for i in batch:
+                if i in needed and i not in live and records[i]["state"]["status"] == CREATED:
+                    live[i] = self._read_back(records[i], plan.namespace)
         return _errors(records), None
 
     def _prepare(

@@ -60,6 +60,8 @@ class FakeResourcifier:
         self.deleted: list[list[str]] = []
         self.reject: set[str] = set()
         self.down = False
+        self.answers_live = True
+        self.reads: list[tuple[str, str]] = []
 
     def _key(self, obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
         metadata = obj["metadata"]
@@ -81,7 +83,8 @@ class FakeResourcifier:
             if live["kind"] == "Service":
                 live.setdefault("spec", {})["clusterIP"] = "10.0.0.7"
             self.objects[self._key(live, namespace)] = live
-            results.append({**item, "state": {"status": "Created", "errors": []}, "live": live})
+            result = {**item, "state": {"status": "Created", "errors": []}}
+            results.append({**result, "live": live} if self.answers_live else result)
         return results
 
     def delete(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
@@ -95,6 +98,7 @@ class FakeResourcifier:
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
         if self.down:
             raise BadGateway("cannot reach the resourcifier")
+        self.reads.append((kind, name))
         scoped = "" if kind == "Namespace" else namespace or ""
         return self.objects.get((kind, scoped, name))
 

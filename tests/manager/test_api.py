@@ -90,6 +90,16 @@ def test_references_are_applied_level_by_level_with_live_values(client, fakes):
     assert manifest["expandedConfig"]["resources"][0]["properties"]["data"]["ip"] == "10.0.0.7"
 
 
+def test_referenced_objects_are_read_back_when_the_apply_answer_lacks_them(client, fakes):
+    fakes.resourcifier.answers_live = False
+    cm = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
+    deploy(client, template("app", cm, service("web"), config_map("solo")))
+    assert ("Service", "web") in fakes.resourcifier.reads
+    assert ("ConfigMap", "solo") not in fakes.resourcifier.reads
+    data = fakes.resourcifier.objects[("ConfigMap", "default", "cfg")]["data"]
+    assert data == {"ip": "10.0.0.7"}
+
+
 def test_a_fresh_namespace_is_applied_before_the_levels(client, fakes):
     deploy(client, template("app", config_map("cfg"), namespace="fresh"))
     assert fakes.resourcifier.applied == [["fresh"], ["cfg"]]
