@@ -46,10 +46,12 @@ class ServiceClient:
         self._locate = locate
         self.timeout = timeout
         self._session = requests.Session()
+        # read=False re-raises a read error as it is, so a slow answer is a timeout (504)
+        # rather than a "max retries" connection error.
         retry = Retry(
             total=2,
             connect=2,
-            read=0,
+            read=False,
             status=0,
             other=0,
             redirect=0,
