@@ -314,8 +314,8 @@ def test_an_operation_killed_mid_way_is_failed_after_restart(dm_sqlite, namespac
     workers = _children(dm.process.process.pid)
     dm.process.kill()
     worker.join()
-    # The killed workers linger as zombies until init reaps them; until then they count
-    # as alive, as a real restart in a new container would not see.
+    # The killed workers stay zombies until init reaps them, and the repository takes a
+    # zombie for a live operation owner: wait until they are gone.
     wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers))
     slow_cluster(0)
     dm.restart()
