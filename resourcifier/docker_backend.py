@@ -37,7 +37,7 @@ import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import docker
 import requests
@@ -129,41 +129,45 @@ class DockerBackend(Backend):
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
         default_namespace = namespace or self._default_namespace
-        results = []
-        with self._engine_errors(), self._lock:
-            namespaces_in_batch: set[str] = set()
-            for obj in objects:
-                try:
-                    key = object_key(obj, default_namespace)
-                    check_object(obj)
-                    if key.kind != "Namespace" and key.namespace not in namespaces_in_batch:
-                        self._require_namespace(key.namespace)
-                    if key.kind == "Namespace":
-                        namespaces_in_batch.add(key.name)
-                    live = None if dry_run else self._apply_one(key, obj)
-                    results.append(ResourceResult(CREATED, live=live))
-                except SpecError as error:
-                    results.append(ResourceResult(FAILED, [str(error)]))
-                except docker.errors.APIError as error:
-                    results.append(ResourceResult(FAILED, [f"docker engine: {_explain(error)}"]))
-        return results
+        namespaces_in_batch: set[str] = set()
+
+        def apply_one(obj: dict[str, Any]) -> ResourceResult:
+            key = object_key(obj, default_namespace)
+            check_object(obj)
+            if key.kind != "Namespace" and key.namespace not in namespaces_in_batch:
+                self._require_namespace(key.namespace)
+            live = None if dry_run else self._apply_one(key, obj)
+            if key.kind == "Namespace":
+                namespaces_in_batch.add(key.name)
+            return ResourceResult(CREATED, live=live)
+
+        return self._each(objects, apply_one)
 
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
         default_namespace = namespace or self._default_namespace
+
+        def delete_one(obj: dict[str, Any]) -> ResourceResult:
+            # Applying a kind the backend cannot run always fails: nothing to delete.
+            if obj.get("kind") in KNOWN_UNSUPPORTED_KINDS:
+                return ResourceResult(DELETED)
+            key = object_key(obj, default_namespace)
+            if not dry_run:
+                self._delete_one(key)
+            return ResourceResult(DELETED)
+
+        return self._each(objects, delete_one)
+
+    def _each(
+        self, objects: list[dict[str, Any]], step: Callable[[dict[str, Any]], ResourceResult]
+    ) -> list[ResourceResult]:
+        """Run `step` on every object; a failure is that object's result, not the batch's."""
         results = []
         with self._engine_errors(), self._lock:
             for obj in objects:
-                if isinstance(obj, dict) and obj.get("kind") in KNOWN_UNSUPPORTED_KINDS:
-                    # Applying one always fails, so there is never anything to delete.
-                    results.append(ResourceResult(DELETED))
-                    continue
                 try:
-                    key = object_key(obj, default_namespace)
-                    if not dry_run:
-                        self._delete_one(key)
-                    results.append(ResourceResult(DELETED))
+                    results.append(step(obj))
                 except SpecError as error:
                     results.append(ResourceResult(FAILED, [str(error)]))
                 except docker.errors.APIError as error:
