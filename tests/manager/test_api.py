@@ -140,6 +140,14 @@ def test_an_invalid_template_is_refused(client, fakes, body, message):
     assert client.get("/deployments").get_json() == []
 
 
+def test_an_update_may_be_yaml_and_leave_out_the_name(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    body = yaml.safe_dump({"content": template("app", config_map("b"))["content"]})
+    response = client.put("/deployments/app", data=body, content_type="text/yaml; charset=utf-8")
+    assert response.status_code == 200, response.get_json()
+    assert fakes.resourcifier.names("ConfigMap") == {"b"}
+
+
 def test_invalid_json_is_refused(client, fakes):
     response = client.post("/deployments", data="{nope", content_type="application/json")
     assert response.status_code == 400
@@ -439,6 +447,8 @@ def test_a_type_that_is_a_url_can_be_looked_up(client, fakes):
     deploy(client, template("app", config_map("a")))
     instances = client.get("/types/https://example.com/t/web.py/instances").get_json()
     assert [item["path"] for item in instances] == ["$.resources[0]"]
+    encoded = "/types/https%3A%2F%2Fexample.com%2Ft%2Fweb.py/instances"
+    assert client.get(encoded).get_json() == instances
     nested = client.get("/types/ConfigMap/instances").get_json()
     assert [item["path"] for item in nested] == ["$.resources[0].resources[0]"]
 
