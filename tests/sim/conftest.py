@@ -1,0 +1,61 @@
+"""One simulator per test module (so resets and faults stay local), driven by the real kubectl."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from resourcifier.sim.client import SimControl
+from tests.support import ServiceProcess, start_simulator
+
+_names = itertools.count()
+
+
+@dataclass
+class Sim:
+    process: ServiceProcess
+    url: str
+    kubeconfig: Path
+    cache_dir: Path
+    control: SimControl
+
+    def kubectl(self, *args: str, stdin: str | None = None,
+                check: bool = True) -> subprocess.CompletedProcess:
+        """Run the real kubectl against this simulator; with `check`, fail on a non-zero exit."""
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir),
+             *args],
+            input=stdin, capture_output=True, text=True, timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def get_json(self, *args: str) -> dict:
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """A raw HTTP request to the simulator, for what kubectl cannot express."""
+        return requests.request(method, f"{self.url}{path}", timeout=10, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory) -> Sim:
+    workdir = tmp_path_factory.mktemp("sim")
+    process, url, kubeconfig = start_simulator(workdir)
+    yield Sim(process, url, kubeconfig, workdir / "kube-cache", SimControl(url))
+    process.stop()
+
+
+@pytest.fixture
+def namespace(sim: Sim) -> str:
+    """A fresh namespace, so tests sharing one simulator do not see each other's objects."""
+    name = f"t{next(_names)}"
+    sim.kubectl("create", "namespace", name)
+    return name

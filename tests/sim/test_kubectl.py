@@ -1,0 +1,288 @@
+"""The real kubectl against the simulator: the everyday commands and the errors they print."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+DEPLOYMENT = textwrap.dedent("""\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+      labels: {{tier: front}}
+    spec:
+      replicas: {replicas}
+      selector: {{matchLabels: {{app: web}}}}
+      template:
+        metadata: {{labels: {{app: web}}}}
+        spec:
+          containers:
+          - name: web
+            image: {image}
+            ports: [{{containerPort: 80}}]
+    """)
+
+
+def configmap(name: str, data: str = "{a: '1'}", labels: str = "{}") -> str:
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, labels: {labels}}}\n"
+            f"data: {data}\n")
+
+
+def test_kubectl_talks_to_the_simulator_and_sees_the_initial_namespaces(sim):
+    names = sim.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    assert {"namespace/default", "namespace/kube-system", "namespace/kube-public"} <= set(names)
+    assert "Server Version: v1.32" in sim.kubectl("version").stdout
+
+
+def test_create_then_get_as_json_and_yaml(sim, namespace):
+    sim.kubectl("create", "-n", namespace, "-f", "-", stdin=configmap("settings"))
+    obj = sim.get_json("configmap", "settings", "-n", namespace)
+    assert obj["data"] == {"a": "1"}
+    metadata = obj["metadata"]
+    assert metadata["namespace"] == namespace
+    assert metadata["uid"] and metadata["creationTimestamp"].endswith("Z")
+    assert int(metadata["resourceVersion"]) > 0
+    yaml_text = sim.kubectl("get", "cm", "settings", "-n", namespace, "-o", "yaml").stdout
+    assert "name: settings" in yaml_text and "a: \"1\"" in yaml_text
+
+
+def test_typed_create_commands_store_what_they_describe(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("create", "configmap", "c", "--from-literal=k=v", *ns)
+    sim.kubectl("create", "secret", "generic", "s", "--from-literal=password=hunter2", *ns)
+    sim.kubectl("create", "serviceaccount", "robot", *ns)
+    sim.kubectl("create", "deployment", "d", "--image=nginx:1.25", "--replicas=2", *ns)
+    sim.kubectl("create", "service", "clusterip", "d", "--tcp=80:8080", *ns)
+    assert sim.get_json("cm", "c", *ns)["data"] == {"k": "v"}
+    assert sim.get_json("secret", "s", *ns)["data"] == {"password": "aHVudGVyMg=="}
+    assert sim.get_json("sa", "robot", *ns)["metadata"]["name"] == "robot"
+    deployment = sim.get_json("deploy", "d", *ns)
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+    port = sim.get_json("svc", "d", *ns)["spec"]["ports"][0]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
+
+
+def test_objects_get_server_fields_and_a_plausible_idle_status(sim, namespace):
+    sim.kubectl("apply", "-n", namespace, "-f", "-",
+                stdin=DEPLOYMENT.format(replicas=3, image="nginx"))
+    deployment = sim.get_json("deployment", "web", "-n", namespace)
+    assert deployment["metadata"]["generation"] == 1
+    assert deployment["status"] == {"observedGeneration": 1, "replicas": 0}
+    sim.kubectl("create", "service", "clusterip", "web", "--tcp=80", "-n", namespace)
+    service = sim.get_json("service", "web", "-n", namespace)
+    assert service["spec"]["clusterIP"].startswith("10.")
+
+
+def test_apply_updates_in_place_and_bumps_generation_only_for_spec_changes(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("apply", *ns, "-f", "-", stdin=DEPLOYMENT.format(replicas=1, image="nginx:1"))
+    first = sim.get_json("deploy", "web", *ns)
+    out = sim.kubectl("apply", *ns, "-f", "-", stdin=DEPLOYMENT.format(replicas=1,
+                                                                       image="nginx:1"))
+    assert "unchanged" in out.stdout
+    sim.kubectl("apply", *ns, "-f", "-", stdin=DEPLOYMENT.format(replicas=1, image="nginx:2"))
+    second = sim.get_json("deploy", "web", *ns)
+    assert second["metadata"]["uid"] == first["metadata"]["uid"]
+    assert second["metadata"]["generation"] == 2
+    assert second["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    assert second["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80}]
+    sim.kubectl("label", "deploy", "web", "extra=yes", *ns)
+    assert sim.get_json("deploy", "web", *ns)["metadata"]["generation"] == 2
+
+
+def test_apply_removes_keys_dropped_from_the_configuration(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("apply", *ns, "-f", "-", stdin=configmap("cfg", "{a: '1', b: '2'}"))
+    sim.kubectl("apply", *ns, "-f", "-", stdin=configmap("cfg", "{a: '1'}"))
+    assert sim.get_json("cm", "cfg", *ns)["data"] == {"a": "1"}
+
+
+def test_server_side_apply_creates_updates_and_records_the_manager(sim, namespace):
+    ns = ("-n", namespace)
+    out = sim.kubectl("apply", "--server-side", *ns, "-f", "-",
+                      stdin=configmap("ssa", "{a: '1', b: '2'}"))
+    assert "serverside-applied" in out.stdout
+    sim.kubectl("apply", "--server-side", *ns, "-f", "-", stdin=configmap("ssa", "{a: '3'}"))
+    obj = sim.get_json("cm", "ssa", *ns, "--show-managed-fields")
+    assert obj["data"] == {"a": "3"}
+    managers = {m["manager"]: m for m in obj["metadata"]["managedFields"]}
+    assert managers["kubectl"]["operation"] == "Apply"
+    assert "f:a" in managers["kubectl"]["fieldsV1"]["f:data"]
+
+
+def test_server_side_apply_reports_conflicts_with_another_manager(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("apply", "--server-side", "--field-manager=alice", *ns, "-f", "-",
+                stdin=configmap("shared", "{a: '1'}"))
+    clash = sim.kubectl("apply", "--server-side", "--field-manager=bob", *ns, "-f", "-",
+                        stdin=configmap("shared", "{a: '2'}"), check=False)
+    assert clash.returncode != 0
+    assert 'conflict with "alice"' in clash.stderr and ".data.a" in clash.stderr
+    assert sim.get_json("cm", "shared", *ns)["data"] == {"a": "1"}
+    sim.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=bob", *ns,
+                "-f", "-", stdin=configmap("shared", "{a: '2'}"))
+    assert sim.get_json("cm", "shared", *ns)["data"] == {"a": "2"}
+
+
+def test_replace_with_a_stale_resource_version_is_a_conflict(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("create", *ns, "-f", "-", stdin=configmap("rv", "{a: '1'}"))
+    stale = sim.kubectl("get", "cm", "rv", *ns, "-o", "yaml").stdout
+    sim.kubectl("replace", *ns, "-f", "-", stdin=stale.replace('a: "1"', 'a: "2"'))
+    again = sim.kubectl("replace", *ns, "-f", "-", stdin=stale.replace('a: "1"', 'a: "3"'),
+                        check=False)
+    assert again.returncode != 0
+    assert ('Operation cannot be fulfilled on configmaps "rv": the object has been modified; '
+            "please apply your changes to the latest version and try again") in again.stderr
+    assert sim.get_json("cm", "rv", *ns)["data"] == {"a": "2"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("tier=front", {"a", "b"}),
+        ("tier==front", {"a", "b"}),
+        ("tier!=front", {"c", "d"}),
+        ("tier in (back, edge)", {"c"}),
+        ("tier notin (front)", {"c", "d"}),
+        ("tier", {"a", "b", "c"}),
+        ("!tier", {"d"}),
+        ("tier=front,color=red", {"a"}),
+    ],
+)
+def test_list_filters_by_label_selector(sim, selector, expected, labelled):
+    out = sim.kubectl("get", "cm", "-n", labelled, "-l", selector, "-o", "name").stdout
+    assert {line.split("/")[1] for line in out.split()} == expected
+
+
+@pytest.fixture(scope="module")
+def labelled(sim) -> str:
+    sim.kubectl("create", "namespace", "labelled")
+    docs = [
+        configmap("a", labels="{tier: front, color: red}"),
+        configmap("b", labels="{tier: front}"),
+        configmap("c", labels="{tier: back}"),
+        configmap("d"),
+    ]
+    sim.kubectl("apply", "-n", "labelled", "-f", "-", stdin="---\n".join(docs))
+    return "labelled"
+
+
+def test_list_filters_by_field_selector(sim, labelled):
+    out = sim.kubectl("get", "cm", "-A", "--field-selector",
+                      "metadata.name=b,metadata.namespace=labelled", "-o", "name").stdout
+    assert out.split() == ["configmap/b"]
+
+
+def test_delete_removes_the_object_and_wait_for_delete_returns(sim, namespace):
+    ns = ("-n", namespace)
+    sim.kubectl("create", "configmap", "gone", *ns)
+    assert 'configmap "gone" deleted' in sim.kubectl("delete", "cm", "gone", *ns).stdout
+    missing = sim.kubectl("get", "cm", "gone", *ns, check=False)
+    assert 'configmaps "gone" not found' in missing.stderr
+    sim.kubectl("wait", "--for=delete", "cm/gone", "--timeout=5s", *ns)
+
+
+def test_wait_for_delete_follows_a_deletion_through_a_watch(sim, namespace):
+    import subprocess
+
+    ns = ("-n", namespace)
+    sim.kubectl("create", "configmap", "watched", *ns)
+    waiter = subprocess.Popen(
+        ["kubectl", "--kubeconfig", str(sim.kubeconfig), "--cache-dir", str(sim.cache_dir),
+         "wait", "--for=delete", "cm/watched", "--timeout=20s", *ns],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    from tests.support import wait_until
+
+    wait_until(lambda: sim.control.requests()["verbs"].get("watch"), timeout=10)
+    sim.kubectl("delete", "cm", "watched", *ns)
+    out, err = waiter.communicate(timeout=20)
+    assert waiter.returncode == 0, err
+    assert "condition met" in out
+
+
+def test_server_dry_run_validates_but_stores_nothing(sim, namespace):
+    ns = ("-n", namespace)
+    out = sim.kubectl("apply", "--dry-run=server", *ns, "-f", "-", stdin=configmap("dry"))
+    assert "(server dry run)" in out.stdout
+    assert "not found" in sim.kubectl("get", "cm", "dry", *ns, check=False).stderr
+    bad = sim.kubectl("apply", "--dry-run=server", *ns, "-f", "-", stdin=configmap("Bad_Name"),
+                      check=False)
+    assert "is invalid" in bad.stderr
+    sim.kubectl("create", *ns, "-f", "-", stdin=configmap("kept", "{a: '1'}"))
+    sim.kubectl("apply", "--dry-run=server", *ns, "-f", "-", stdin=configmap("kept", "{a: '2'}"))
+    assert sim.get_json("cm", "kept", *ns)["data"] == {"a": "1"}
+    sim.kubectl("delete", "--dry-run=server", "cm", "kept", *ns)
+    assert sim.get_json("cm", "kept", *ns)["data"] == {"a": "1"}
+
+
+def test_objects_need_an_existing_namespace(sim):
+    result = sim.kubectl("create", "configmap", "x", "-n", "no-such-ns", check=False)
+    assert result.returncode != 0
+    assert 'namespaces "no-such-ns" not found' in result.stderr
+    assert "No resources found" in sim.kubectl("get", "cm", "-A", "--field-selector",
+                                               "metadata.namespace=no-such-ns").stderr
+
+
+def test_deleting_a_namespace_deletes_its_objects(sim):
+    sim.kubectl("create", "namespace", "doomed")
+    sim.kubectl("create", "configmap", "inside", "-n", "doomed")
+    sim.kubectl("delete", "namespace", "doomed")
+    sim.kubectl("create", "namespace", "doomed")
+    assert "not found" in sim.kubectl("get", "cm", "inside", "-n", "doomed", check=False).stderr
+
+
+def test_creating_twice_is_already_exists(sim, namespace):
+    sim.kubectl("create", "configmap", "twice", "-n", namespace)
+    again = sim.kubectl("create", "configmap", "twice", "-n", namespace, check=False)
+    assert again.returncode != 0
+    assert 'configmaps "twice" already exists' in again.stderr
+
+
+INVALID = {
+    "bad name": (configmap("Bad_Name"), 'ConfigMap "Bad_Name" is invalid: metadata.name'),
+    "no name": ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+                "name or generateName is required"),
+    "selector mismatch": (
+        DEPLOYMENT.format(replicas=1, image="nginx").replace(
+            "metadata: {labels: {app: web}}", "metadata: {labels: {app: other}}"),
+        "`selector` does not match template `labels`",
+    ),
+    "container without image": (
+        DEPLOYMENT.format(replicas=1, image="nginx").replace(
+            "image: nginx", "imagePullPolicy: Always"),
+        "spec.template.spec.containers[0].image: Required value",
+    ),
+    "service port without port": (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: nop}\n"
+        "spec: {ports: [{targetPort: 80}]}\n",
+        "spec.ports[0].port: Required value",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_objects_are_rejected_with_422_and_not_stored(sim, namespace, case):
+    manifest, message = INVALID[case]
+    result = sim.kubectl("create", "-n", namespace, "-f", "-", stdin=manifest, check=False)
+    assert result.returncode != 0
+    assert "is invalid" in result.stderr
+    assert message in result.stderr
+    listed = sim.kubectl("get", "cm,deploy,svc", "-n", namespace, "-o", "name").stdout
+    assert listed.strip() == ""
+
+
+def test_unknown_top_level_field_is_refused_under_strict_validation(sim, namespace):
+    manifest = configmap("typo") + "spek: {}\n"
+    result = sim.kubectl("create", "-n", namespace, "-f", "-", stdin=manifest, check=False)
+    assert result.returncode != 0
+    assert 'strict decoding error: unknown field "spek"' in result.stderr
+    assert "not found" in sim.kubectl("get", "cm", "typo", "-n", namespace, check=False).stderr
+    warned = sim.kubectl("create", "--validate=warn", "-n", namespace, "-f", "-", stdin=manifest)
+    assert 'unknown field "spek"' in warned.stderr
+    assert "spek" not in sim.get_json("cm", "typo", "-n", namespace)
