@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from dmcommon.errors import BadRequest
-from expander.jinja_templates import JinjaRenderer
+from expander.jinja_templates import SHARED_BYTECODE, JinjaRenderer
 from expander.models import Expansion, ExpansionRequest, Import, Limits
 from expander.python_templates import Context, ModuleLoader, python_module_names
 from expander.python_templates import run_python_template as _run_python
@@ -186,25 +186,48 @@ class Expander:
             f" {', '.join(JINJA_EXTENSIONS + PYTHON_EXTENSIONS)}"
         )
 
-    def compile_templates(self) -> None:
-        """Compile every template the request supplies, ignoring failures.
+    def compile_python(self) -> None:
+        """Compile the request's Python templates and modules, ignoring failures.
 
-        The fork server calls this after a request is answered, so the compiled code is
-        in the process that later children are forked from.
+        The fork server calls this after a request is answered, so the checked code is in
+        the process later children are forked from. Compiling runs none of the code, and
+        CPython folds only small constants while compiling.
         """
+        for item in self._templates(PYTHON_EXTENSIONS):
+            try:
+                self._python.compiled(item.path, item.content)
+            except Exception:  # noqa: BLE001 - the request's own child reported it already
+                continue
+
+    def uncompiled_jinja(self) -> list[Import]:
+        """The request's Jinja templates whose code is not in the shared cache yet."""
+        return [
+            item for item in self._templates(JINJA_EXTENSIONS)
+            if not SHARED_BYTECODE.holds(item.name, item.path, item.content)
+        ]
+
+    def compile_jinja(self, templates: list[Import]) -> None:
+        """Compile Jinja templates into the shared cache, ignoring failures.
+
+        Jinja evaluates constant expressions and filters while compiling, so only a
+        confined process may call this on a request's templates.
+        """
+        for item in templates:
+            try:
+                self._jinja.environment.get_template(item.name)
+            except Exception:  # noqa: BLE001 - the request's own child reported it already
+                continue
+
+    def _templates(self, extensions: tuple[str, ...]) -> list[Import]:
         budget = _COMPILE_BUDGET
+        found = []
         for item in self.request.template.imports:
             budget -= len(item.content)
             if budget < 0:
-                return
-            path = item.path.lower()
-            try:
-                if path.endswith(PYTHON_EXTENSIONS):
-                    self._python.compiled(item.path, item.content)
-                elif path.endswith(JINJA_EXTENSIONS):
-                    self._jinja.environment.get_template(item.name)
-            except Exception:  # noqa: BLE001 - the request's own child reported it already
-                continue
+                break
+            if item.path.lower().endswith(extensions):
+                found.append(item)
+        return found
 
     def _parse_output(self, text: str, where: str) -> Any:
         if len(text) > self.limits.max_output_bytes:

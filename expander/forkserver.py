@@ -23,8 +23,10 @@ answer, which is a 3-digit HTTP status followed by the JSON body.
 from __future__ import annotations
 
 import codecs
+import fcntl
 import gc
 import json
+import marshal
 import os
 import random
 import resource
@@ -38,6 +40,7 @@ from typing import BinaryIO
 
 from dmcommon.errors import DMError
 from expander.engine import Expander
+from expander.jinja_templates import SHARED_BYTECODE
 from expander.models import ExpansionRequest, Limits
 
 _HEADER = struct.Struct(">Q")
@@ -104,18 +107,23 @@ class _Child:
 
     def close(self) -> None:
         """Kill the child's process group, reap it and close the pipes."""
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        _reap(self.pid)
         for fd in (self.request_fd, self.answer_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+def _reap(pid: int) -> int:
+    """Kill a child and its process group; return its wait status."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return 0
 
 
 def _spawn(devnull: int) -> _Child:
@@ -127,7 +135,8 @@ def _spawn(devnull: int) -> _Child:
         try:
             os.close(request_write)
             os.close(answer_read)
-            _child(request_read, answer_write, devnull, address_space)
+            _isolate(devnull, answer_write, request_read)
+            _child(address_space)
             os._exit(0)
         finally:
             os._exit(_FAILED)
@@ -136,14 +145,21 @@ def _spawn(devnull: int) -> _Child:
     return _Child(pid, request_write, answer_read, address_space)
 
 
-def _child(request_fd: int, answer_fd: int, devnull: int, address_space: int) -> None:
+def _isolate(devnull: int, *fds: int) -> None:
+    """In a new child: its own process group, stdio on /dev/null, `fds` as 3, 4, ... and
+    nothing else open, no environment and no privileges."""
     os.setpgid(0, 0)
+    # Move the descriptors out of the way first, so no dup2 overwrites one still needed.
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.dup2(answer_fd, _ANSWER_FD)
-    os.dup2(request_fd, _REQUEST_FD)
-    os.closerange(_REQUEST_FD + 1, 65536)
+    for target, fd in enumerate(moved, start=_ANSWER_FD):
+        os.dup2(fd, target)
+    os.closerange(_ANSWER_FD + len(fds), 65536)
     _drop_privileges()
+
+
+def _child(address_space: int) -> None:
     # Expanding a sample while waiting copies most of the pages an expansion writes to
     # (reference counts), so the request itself meets far fewer copy-on-write faults.
     expand_to_answer(_PRIMING, Limits())
@@ -198,39 +214,53 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
-def serve(child: _Child, limits_frame: bytes, body: bytes) -> bytes:
-    """Hand one request to `child`; return its answer or the reason it gave none."""
-    limits = Limits.from_dict(json.loads(limits_frame))
+def hand_over(child: _Child, limits_frame: bytes, body: bytes) -> bytes | None:
+    """Send `child` its request; None, or the failure answer when the child is gone."""
     try:
         _write_all(child.request_fd, _HEADER.pack(len(limits_frame)) + limits_frame + body)
-        os.close(child.request_fd)
-        child.request_fd = -1
     except OSError:
         return failure(503, "the template sandbox lost a worker process; try again")
-    deadline = time.monotonic() + limits.timeout
-    cap = limits.max_output_bytes + 1024 * 1024
+    finally:
+        os.close(child.request_fd)
+        child.request_fd = -1
+    return None
+
+
+def collect(child: _Child, limits: Limits) -> bytes:
+    """The child's answer, or the reason it gave none."""
+    data, problem = _read_until_closed(
+        child.answer_fd, limits.timeout, limits.max_output_bytes + 1024 * 1024
+    )
+    if problem == "timeout":
+        return failure(400, f"template expansion took longer than {limits.timeout:g} seconds")
+    if problem == "size":
+        limit = limits.max_output_bytes
+        return failure(400, f"the expansion's output is larger than the limit of {limit} bytes")
+    if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
+        return data[_HEADER.size:]
+    _, status = os.waitpid(child.pid, 0)
+    return failure(400, _describe_death(status, limits))
+
+
+def _read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | None]:
+    """Everything written to `fd` until it closes; or the problem: "timeout" or "size"."""
+    deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return failure(400, f"template expansion took longer than {limits.timeout:g} seconds")
-        ready, _, _ = select.select([child.answer_fd], [], [], remaining)
+            return b"", "timeout"
+        ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
             continue
-        chunk = os.read(child.answer_fd, 1 << 20)
+        chunk = os.read(fd, 1 << 20)
         if not chunk:
-            break
+            return b"".join(chunks), None
         size += len(chunk)
         if size > cap:
-            limit = limits.max_output_bytes
-            return failure(400, f"the expansion's output is larger than the limit of {limit} bytes")
+            return b"", "size"
         chunks.append(chunk)
-    data = b"".join(chunks)
-    if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
-        return data[_HEADER.size:]
-    _, status = os.waitpid(child.pid, 0)
-    return failure(400, _describe_death(status, limits))
 
 
 def _describe_death(status: int, limits: Limits) -> str:
@@ -296,14 +326,58 @@ def warm_up() -> None:
         codecs.lookup(encoding)
 
 
-def _remember(body: bytes) -> None:
-    """Compile the request's templates here, so the next children start with them compiled."""
+# What compiling one request's Jinja templates may take.
+_COMPILE_LIMITS = Limits(timeout=5, cpu_seconds=3, memory_mb=256, max_output_bytes=64 << 20)
+
+
+def _remember(body: bytes, devnull: int) -> None:
+    """Compile the request's templates, so the next children start with them compiled.
+
+    Python is compiled here. Jinja evaluates constant expressions and filters while
+    compiling (`{{ "a" | center(10**9) }}`), so Jinja templates are compiled in a confined
+    child that sends back the code.
+    """
     try:
-        request = ExpansionRequest.from_dict(json.loads(body))
+        expander = Expander(ExpansionRequest.from_dict(json.loads(body)), Limits())
     except (DMError, ValueError):
         return
-    Expander(request, Limits()).compile_templates()
+    expander.compile_python()
+    templates = expander.uncompiled_jinja()
+    if templates:
+        SHARED_BYTECODE.adopt(_compile_confined(expander, templates, devnull))
     gc.freeze()
+
+
+def _compile_confined(expander: Expander, templates: list, devnull: int) -> dict:
+    address_space = _address_space()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            _isolate(devnull, write_fd)
+            _limit_resources(_COMPILE_LIMITS, address_space)
+            known = set(SHARED_BYTECODE.codes)
+            expander.compile_jinja(templates)
+            fresh = {k: v for k, v in SHARED_BYTECODE.codes.items() if k not in known}
+            _write_all(_ANSWER_FD, marshal.dumps(fresh))
+            os._exit(0)
+        finally:
+            os._exit(_FAILED)
+    os.close(write_fd)
+    try:
+        data, problem = _read_until_closed(
+            read_fd, _COMPILE_LIMITS.timeout, _COMPILE_LIMITS.max_output_bytes
+        )
+    finally:
+        os.close(read_fd)
+    status = _reap(pid)
+    if problem or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return {}
+    try:
+        return marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return {}
 
 
 def main() -> None:
@@ -314,15 +388,19 @@ def main() -> None:
     gc.freeze()
     devnull = os.open(os.devnull, os.O_RDWR)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    child = _spawn(devnull)
+    spare = _spawn(devnull)
     try:
         while (limits := read_frame(stdin)) is not None and (body := read_frame(stdin)) is not None:
-            write_frame(stdout, serve(child, limits, body))
+            child = spare
+            failed = hand_over(child, limits, body)
+            # The next child forks and primes itself while this one expands.
+            spare = _spawn(devnull)
+            answer = failed or collect(child, Limits.from_dict(json.loads(limits)))
+            write_frame(stdout, answer)
             child.close()
-            _remember(body)
-            child = _spawn(devnull)
+            _remember(body, devnull)
     finally:
-        child.close()
+        spare.close()
 
 
 if __name__ == "__main__":

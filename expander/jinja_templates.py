@@ -39,6 +39,18 @@ class _SharedBytecode(jinja2.BytecodeCache):
         if len(self.codes) < self.capacity:
             self.codes[(bucket.key, bucket.checksum)] = bucket.code
 
+    def adopt(self, entries: dict[tuple[str, str], Any]) -> None:
+        """Take entries compiled elsewhere (by a confined child), up to the capacity."""
+        for key, code in entries.items():
+            if len(self.codes) >= self.capacity:
+                return
+            self.codes[key] = code
+
+    def holds(self, name: str, filename: str, source: str) -> bool:
+        """Whether the code of this template text is cached."""
+        key = (self.get_cache_key(name, filename), self.get_source_checksum(source))
+        return key in self.codes
+
 
 SHARED_BYTECODE = _SharedBytecode()
 

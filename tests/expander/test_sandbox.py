@@ -217,3 +217,18 @@ def test_the_sandbox_recovers_when_its_fork_server_dies(client):
     response = client.post("/expand", json=body("resources:\n- {name: a, type: Pod}\n"))
     assert response.status_code == 200
     assert response.get_json()["config"]["resources"] == [{"name": "a", "type": "Pod"}]
+
+
+def test_constant_folding_while_compiling_jinja_is_confined_too(confined):
+    # Jinja evaluates constant filters while compiling; the fork server compiles templates
+    # for later requests only in a confined child, so this cannot exhaust the service.
+    template = "resources: []\n{{ 'a' | center(400000000) }}"
+    message = _rejected(confined, JINJA_CONFIG, {"t.jinja": template})
+    assert message in (
+        "template expansion exceeded the memory limit of 256 MiB",
+        "template t.jinja (resource 'a'): t.jinja: output is larger than the limit of"
+        " 1048576 bytes",
+    )
+    started = time.monotonic()
+    assert confined.serves()
+    assert time.monotonic() - started < 2
