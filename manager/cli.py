@@ -87,12 +87,20 @@ def _file_argument(function):
     )
 
 
-def _properties_option(function):
-    return click.option(
-        "--properties",
-        "-p",
-        help="k=v,k2=v2: properties of a single template (ints, floats and true/false are typed)",
-    )(function)
+def _template_options(namespace_help: str):
+    """--namespace, --properties and -o of the commands that send a FILE, then the context."""
+
+    def decorate(function):
+        function = pass_context(function)
+        function = _output_option(function)
+        function = click.option(
+            "--properties",
+            "-p",
+            help="k=v,k2=v2: properties of a single template (ints, floats, true/false typed)",
+        )(function)
+        return click.option("--namespace", help=namespace_help)(function)
+
+    return decorate
 
 
 def _show_deployment(
@@ -114,10 +122,7 @@ def _show_deployment(
 @main.command()
 @_file_argument
 @click.option("--name", help="deployment name (default: the file's name without extensions)")
-@click.option("--namespace", help="target namespace (default: the manager's)")
-@_properties_option
-@_output_option
-@pass_context
+@_template_options("target namespace (default: the manager's)")
 def deploy(
     ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
 ) -> None:
@@ -137,10 +142,7 @@ def deploy(
 @main.command()
 @_file_argument
 @click.option("--name", required=True, help="the deployment to update")
-@click.option("--namespace", help="target namespace (default: unchanged)")
-@_properties_option
-@_output_option
-@pass_context
+@_template_options("target namespace (default: the manager's)")
 def update(
     ctx: _Context, file: Path, name: str, namespace: str | None, properties: str | None
 ) -> None:
@@ -225,10 +227,7 @@ def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
 @main.command()
 @_file_argument
 @click.option("--name", help="deployment name templates see as env.deployment")
-@click.option("--namespace", help="namespace templates see as env.project")
-@_properties_option
-@_output_option
-@pass_context
+@_template_options("namespace templates see as env.project")
 def expand(
     ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
 ) -> None:

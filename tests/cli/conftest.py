@@ -1,21 +1,5 @@
-"""Fixtures of the CLI tests."""
+"""Fixtures of the CLI tests: a manager per module and a namespace per test."""
 
-from __future__ import annotations
+from tests.cli.fixtures import namespace, stack
 
-import pytest
-
-from tests.cli.runner import new_namespace, shared_stack
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, simulator, expander_url, resourcifier_url):
-    """One manager for the whole module, over the session's expander, resourcifier and simulator."""
-    yield from shared_stack(
-        tmp_path_factory.mktemp("manager"), simulator, expander_url, resourcifier_url
-    )
-
-
-@pytest.fixture
-def namespace(stack) -> str:
-    """A fresh namespace in the simulator, so tests never see each other's objects."""
-    return new_namespace(stack.simulator.kubeconfig, "cli")
+__all__ = ["namespace", "stack"]

@@ -9,8 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Stack
-from tests.support import BIN, start_service
+from tests.support import BIN
 
 DM = str(BIN / "dm")
 
@@ -55,27 +54,3 @@ def new_namespace(kubeconfig: Path, prefix: str) -> str:
         check=True,
     )
     return name
-
-
-def shared_stack(workdir: Path, simulator, expander_url: str, resourcifier_url: str):
-    """A Stack with a manager of its own over the session's services, until the generator ends.
-
-    Starting one manager per module instead of one per test keeps the CLI tests fast;
-    the tests use unique deployment names and namespaces instead of an empty manager.
-    """
-    process, url = start_service(
-        "manager",
-        workdir,
-        [
-            "--expander-url",
-            expander_url,
-            "--resourcifier-url",
-            resourcifier_url,
-            "--data-dir",
-            str(workdir / "data"),
-        ],
-    )
-    try:
-        yield Stack(url, expander_url, resourcifier_url, simulator, {"manager": process})
-    finally:
-        process.stop()

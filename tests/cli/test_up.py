@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import DM, dm_json, run_dm
+from tests.cli.runner import DM, dm_json, new_namespace, run_dm
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
@@ -37,7 +37,8 @@ class Up:
         return self.output.read_text(errors="replace")
 
 
-def start_up(tmp_path: Path) -> Up:
+def start_up(tmp_path: Path, *cluster: str) -> Up:
+    """Start `dm up` on free ports; `cluster` defaults to `--cluster sim`."""
     ports = {name: free_port() for name in ("manager", "expander", "resourcifier", "sim")}
     data_dir = tmp_path / "dm-data"
     output = tmp_path / "up.out"
@@ -46,8 +47,7 @@ def start_up(tmp_path: Path) -> Up:
             [
                 DM,
                 "up",
-                "--cluster",
-                "sim",
+                *(cluster or ("--cluster", "sim")),
                 "--data-dir",
                 str(data_dir),
                 "--workers",
@@ -202,3 +202,30 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
     )
     assert time.monotonic() - started < 10
     assert not (tmp_path / "d").exists()
+
+
+def test_up_on_a_kube_context_applies_to_that_cluster_and_keeps_state(simulator, tmp_path):
+    namespace = new_namespace(simulator.kubeconfig, "up-kube")
+    up = start_up(tmp_path, "--cluster", "kube", "--kubeconfig", str(simulator.kubeconfig))
+    try:
+        wait_ready(up)
+        assert "on kubectl's current context" in up.text()
+        assert "KUBECONFIG" not in up.text()
+        template = GUESTBOOK.parent / "replicated_service.py"
+        run_dm(
+            up.manager,
+            "deploy",
+            str(template),
+            "--name",
+            "cache",
+            "--namespace",
+            namespace,
+            "-p",
+            "image=redis:7,port=6379",
+        )
+        assert kubectl(simulator.kubeconfig, "-n", namespace, "get", "deployment", "cache")
+        assert (up.data_dir / "state").is_dir() and not (up.data_dir / "sim-state").exists()
+    finally:
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=30) == 0
+    assert stack_processes(up) == []

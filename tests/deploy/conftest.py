@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.runner import shared_stack
+from tests.cli.fixtures import stack
 from tests.conftest import Simulator
 from tests.support import kubectl, start_simulator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
+
+__all__ = ["stack"]
 
 
 def load_manifests() -> list[dict]:
@@ -34,14 +36,6 @@ def find(objects: list[dict], kind: str, name: str) -> dict:
 @pytest.fixture(scope="module")
 def manifests() -> list[dict]:
     return load_manifests()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, simulator, expander_url, resourcifier_url):
-    """One manager for the module, over the session's expander, resourcifier and simulator."""
-    yield from shared_stack(
-        tmp_path_factory.mktemp("manager"), simulator, expander_url, resourcifier_url
-    )
 
 
 def _simulator(tmp_path_factory) -> Simulator:
