@@ -52,7 +52,8 @@ class Backend(ABC):
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
-        """Delete every object; an object that is already gone counts as deleted."""
+        """Delete every object; an object that is already gone counts as deleted, and so
+        does one whose kind the runtime does not serve (none of that kind can exist)."""
 
     @abstractmethod
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:
@@ -65,8 +66,9 @@ class Backend(ABC):
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         """Objects whose kind the runtime does not know at all: index -> reason.
 
-        The REST layer answers 400 and applies nothing when this is not empty. A kind
-        the runtime knows but cannot honour is a per-resource `Failed` instead.
+        On apply, the REST layer answers 400 and applies nothing when this is not empty
+        (a delete does not ask). A kind the runtime knows but cannot honour is a
+        per-resource `Failed` instead.
         """
         return {}
 

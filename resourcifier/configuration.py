@@ -65,8 +65,8 @@ class Configuration:
     def objects(self) -> list[dict[str, Any]]:
         return [resource.properties for resource in self.resources]
 
-    def check_against(self, backend: Backend, default_namespace: str | None) -> None:
-        """Reject objects the backend does not know and two entries for the same object."""
+    def check_kinds(self, backend: Backend) -> None:
+        """Reject objects whose kind the backend does not know, naming each."""
         problems = backend.unknown_kinds(self.objects)
         if problems:
             raise BadRequest(
@@ -75,6 +75,9 @@ class Configuration:
                     for index, reason in sorted(problems.items())
                 )
             )
+
+    def check_duplicates(self, default_namespace: str | None) -> None:
+        """Reject two entries for the same object (same API group, kind, namespace, name)."""
         namespace = self.namespace or default_namespace or ""
         seen: dict[tuple[str, str, str, str], int] = {}
         for index, resource in enumerate(self.resources):

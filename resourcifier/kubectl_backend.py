@@ -79,7 +79,23 @@ class KubectlBackend(Backend):
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
         defined = _kinds_defined_by(objects)
-        stubs = [_stub(self._place(obj, namespace, defined)) for obj in objects]
+        results: list[ResourceResult | None] = [None] * len(objects)
+        served = []
+        for index, obj in enumerate(objects):
+            key = (group_of(obj["apiVersion"]), obj["kind"])
+            if key in defined or self.discovery.lookup(obj["apiVersion"], obj["kind"]):
+                served.append(index)
+            else:
+                # No object of a kind the cluster does not serve can exist (its CRD is gone).
+                results[index] = ResourceResult(DELETED)
+        stubs = [_stub(self._place(objects[index], namespace, defined)) for index in served]
+        for index, result in zip(served, self._delete(stubs, dry_run), strict=True):
+            results[index] = result
+        return results  # type: ignore[return-value]
+
+    def _delete(self, stubs: list[dict[str, Any]], dry_run: bool) -> list[ResourceResult]:
+        if not stubs:
+            return []
         # No waiting for finalizers: a namespace may take minutes to empty, and "Deleted"
         # means the cluster accepted the deletion, as `kubectl delete --wait=false` does.
         outcome = self.kubectl.run(
@@ -99,7 +115,7 @@ class KubectlBackend(Backend):
             results[unnamed[0]] = ResourceResult(FAILED, outcome.error_lines())
         else:
             for index in unnamed:
-                results[index] = self.delete([stubs[index]], None, dry_run)[0]
+                results[index] = self._delete([stubs[index]], dry_run)[0]
         return results  # type: ignore[return-value]
 
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:

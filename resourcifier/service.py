@@ -26,11 +26,15 @@ class Resourcifier:
 
     def apply(self, body: Any, dry_run: bool = False) -> Configuration:
         """Create or update every resource; each comes back with its state."""
-        return self._each(body, self.backend.apply, dry_run)
+        return self._each(body, self.backend.apply, dry_run, known_kinds=True)
 
     def delete(self, body: Any, dry_run: bool = False) -> Configuration:
-        """Delete every resource; one already gone counts as deleted."""
-        return self._each(body, self.backend.delete, dry_run)
+        """Delete every resource; one already gone counts as deleted.
+
+        A kind the runtime does not serve is not refused here: no object of it can exist,
+        and a deployment must stay deletable after its CRD was removed.
+        """
+        return self._each(body, self.backend.delete, dry_run, known_kinds=False)
 
     def get(self, type_: str, name: str, namespace: str | None) -> dict[str, Any]:
         """The live object named `name` of kind or resource `type_`."""
@@ -48,20 +52,22 @@ class Resourcifier:
         self.backend.check()
 
     def _each(
-        self, body: Any, action: Callable[..., list[ResourceResult]], dry_run: bool
+        self,
+        body: Any,
+        action: Callable[..., list[ResourceResult]],
+        dry_run: bool,
+        known_kinds: bool,
     ) -> Configuration:
         """Validate `body`, run `action` on its objects, attach each result to its resource."""
-        configuration = self._checked(body)
-        results = action(configuration.objects, configuration.namespace, dry_run)
-        for resource, result in zip(configuration.resources, results, strict=True):
-            resource.state = result
-        return configuration
-
-    def _checked(self, body: Any) -> Configuration:
         configuration = Configuration.from_dict(body)
         if configuration.namespace is not None:
             _check("namespace", configuration.namespace, _NAMESPACE)
-        configuration.check_against(self.backend, self.default_namespace)
+        if known_kinds:
+            configuration.check_kinds(self.backend)
+        configuration.check_duplicates(self.default_namespace)
+        results = action(configuration.objects, configuration.namespace, dry_run)
+        for resource, result in zip(configuration.resources, results, strict=True):
+            resource.state = result
         return configuration
 
 

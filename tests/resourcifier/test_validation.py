@@ -85,19 +85,6 @@ def test_unknown_kind_is_rejected(resourcifier_url, simulator, namespace, good):
     )
 
 
-def test_unknown_kind_is_rejected_on_delete_too(resourcifier_url, simulator, namespace, good):
-    post(resourcifier_url, {"resources": [good]})
-    bad = config_map("odd", namespace)
-    bad["properties"]["kind"] = "ConfigMapz"
-    response = post(resourcifier_url, {"resources": [good, bad]}, method="DELETE")
-    assert response.status_code == 400
-    assert response.json()["message"] == (
-        "resources[1] (resource 'odd'): unknown kind 'ConfigMapz' in API group 'core' "
-        "(apiVersion 'v1'): the cluster does not serve it"
-    )
-    assert live_names(simulator, "configmaps", namespace) == ["bystander"]
-
-
 def test_two_entries_for_one_object_are_rejected(resourcifier_url, simulator, namespace):
     first = config_map("app", namespace)
     second = config_map("app", None, key="other")
