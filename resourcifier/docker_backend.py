@@ -369,12 +369,23 @@ class DockerBackend(Backend):
             if len(containers) == expected and all(
                 container["Labels"].get(HASH) == digest for container in containers
             ):
+                self._restart_stopped(key, template["spec"], containers)
                 continue
             if containers:
                 self._remove_pod(key, pod, containers)
             self._create_pod(key, obj, pod, template, digest, published if index == 0 else [])
         for pod in stale:
             self._remove_pod(key, pod, groups[pod])
+
+    def _restart_stopped(
+        self, key: ObjectKey, spec: dict[str, Any], containers: list[dict[str, Any]]
+    ) -> None:
+        """Start again what was stopped by hand in a pod that should always run."""
+        if key.kind == "Job" or spec.get("restartPolicy", "Always") != "Always":
+            return
+        for summary in containers:
+            if summary["State"] in ("exited", "created"):
+                self.api.start(summary["Id"])
 
     def _pod_groups(self, key: ObjectKey) -> dict[str, list[dict[str, Any]]]:
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)

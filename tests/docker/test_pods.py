@@ -92,6 +92,16 @@ def test_container_removed_by_hand_comes_back_on_the_next_apply(backend, namespa
     assert len(now) == 2 and kept.id in now and gone.id not in now
 
 
+def test_container_stopped_by_hand_runs_again_after_the_next_apply(
+    backend, namespace, docker_client
+):
+    backend.apply([deployment("web")], namespace)
+    (stopped,) = containers_of(docker_client, namespace, "web")
+    stopped.stop(timeout=0)
+    backend.apply([deployment("web")], namespace)
+    assert running_ids(docker_client, namespace, "web") == [stopped.id]
+
+
 def test_job_that_exits_zero_succeeds(backend, namespace):
     backend.apply([job("ok", "true")], namespace)
     status = wait_until(lambda: _job_status(backend, namespace, "ok", "succeeded"))
