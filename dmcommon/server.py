@@ -1,4 +1,4 @@
-"""The console scripts `dm-manager`, `dm-expander`, `dm-resourcifier`: one service under gunicorn."""
+"""The console scripts dm-manager, dm-expander and dm-resourcifier: a service under gunicorn."""
 
 from __future__ import annotations
 

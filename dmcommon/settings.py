@@ -26,10 +26,13 @@ class Setting:
     default: Any = None
     parse: Callable[[str], Any] = str
     help: str = ""
+    flag_name: str | None = None
 
     @property
     def flag(self) -> str:
-        """The console-script flag for this setting, e.g. DM_KUBECONFIG -> --kubeconfig."""
+        """The console-script flag: `flag_name`, else derived (DM_KUBECONFIG -> --kubeconfig)."""
+        if self.flag_name:
+            return self.flag_name
         name = self.env.removeprefix("DM_")
         return "--" + name.lower().replace("_", "-")
 

@@ -7,7 +7,14 @@ from typing import Any, Mapping
 from dmcommon.settings import COMMON_SETTINGS, Setting, load_settings, parse_bool
 
 SETTINGS = COMMON_SETTINGS + (
-    Setting("BACKEND", "DM_RESOURCIFIER_BACKEND", "kubectl", str, "backend: kubectl or docker"),
+    Setting(
+        "BACKEND",
+        "DM_RESOURCIFIER_BACKEND",
+        "kubectl",
+        str,
+        "backend: kubectl or docker",
+        flag_name="--backend",
+    ),
     Setting("KUBECTL", "DM_KUBECTL", "kubectl", str, "path of the kubectl binary"),
     Setting("KUBECONFIG", "DM_KUBECONFIG", None, str, "kubeconfig file"),
     Setting("CONTEXT", "DM_CONTEXT", None, str, "kubeconfig context"),
