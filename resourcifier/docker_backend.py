@@ -149,8 +149,8 @@ class DockerBackend(Backend):
         default_namespace = namespace or self._default_namespace
 
         def delete_one(obj: dict[str, Any]) -> ResourceResult:
-            # Applying a kind the backend cannot run always fails: nothing to delete.
-            if obj.get("kind") in KNOWN_UNSUPPORTED_KINDS:
+            # Applying a kind the backend does not run always fails: nothing to delete.
+            if obj.get("kind") not in API_VERSIONS:
                 return ResourceResult(DELETED)
             key = object_key(obj, default_namespace)
             if not dry_run:

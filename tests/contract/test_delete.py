@@ -45,3 +45,13 @@ def test_namespace_and_its_objects_come_and_go_in_one_batch(backend, namespace):
     deleted = backend.delete([inner, namespace_resource(name)], namespace)
     assert states(deleted) == ["Deleted", "Deleted"]
     assert backend.get(f"namespaces/{name}").status_code == 404
+
+
+def test_object_of_a_kind_the_backend_does_not_serve_counts_as_deleted(backend, namespace):
+    gizmo = {"name": "g", "type": "Gizmo", "properties": {
+        "apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}}
+    backend.apply([config_map("keep")], namespace)
+    response = backend.delete([gizmo, config_map("keep")], namespace)
+    assert response.status_code == 200, response.text
+    assert states(response) == ["Deleted", "Deleted"]
+    assert backend.names("configmaps", namespace) == []
