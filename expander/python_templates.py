@@ -11,6 +11,7 @@ non-module names.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import base64
@@ -39,7 +40,7 @@ from dmcommon.errors import BadRequest
 ALLOWED_MODULES: dict[str, types.ModuleType] = {
     module.__name__: module
     for module in (
-        base64, collections, collections.abc, copy, datetime, functools, hashlib,
+        __future__, base64, collections, collections.abc, copy, datetime, functools, hashlib,
         itertools, json, math, random, re, string, textwrap,
     )
 }
@@ -231,12 +232,18 @@ def _safe_builtins(importer: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
+# Public names that evaluate strings as code (type hints of registered functions).
+_WITHHELD = {"functools": {"singledispatch", "singledispatchmethod"}}
+
+
 def _public_copy(module: types.ModuleType, overrides: Mapping[str, Any] = ()) -> types.ModuleType:
     """A module holding only `module`'s public names that are not themselves modules."""
     proxy = types.ModuleType(module.__name__, module.__doc__)
+    withheld = _WITHHELD.get(module.__name__, ())
     for name, value in vars(module).items():
-        if not name.startswith("_") and not isinstance(value, types.ModuleType):
-            setattr(proxy, name, value)
+        if name.startswith("_") or name in withheld or isinstance(value, types.ModuleType):
+            continue
+        setattr(proxy, name, value)
     for name, value in dict(overrides).items():
         setattr(proxy, name, value)
     return proxy

@@ -232,3 +232,41 @@ def test_constant_folding_while_compiling_jinja_is_confined_too(confined):
     started = time.monotonic()
     assert confined.serves()
     assert time.monotonic() - started < 2
+
+
+def test_a_template_sees_nothing_of_the_services_environment(confined):
+    template = textwrap.dedent("""\
+        def GenerateConfig(context):
+            seen = [repr(context.env), repr(context.imports), repr(dir())]
+            try:
+                import os
+                seen.append(repr(os.environ))
+            except ImportError as error:
+                seen.append(str(error))
+            try:
+                from sys import modules
+                seen.append(repr(modules))
+            except ImportError as error:
+                seen.append(str(error))
+            return {'resources': [{'name': 'seen', 'type': 'P', 'properties': {'seen': seen}}]}
+    """)
+    response = confined.post(CONFIG, {"t.py": template})
+    assert response.status_code == 200, response.text
+    seen = response.json()["config"]["resources"][0]["properties"]["seen"]
+    assert seen[3].startswith("import of 'os' is not allowed")
+    assert seen[4].startswith("import of 'sys' is not allowed")
+    assert SECRET not in response.text
+    assert "DM_INTERNAL_TOKEN" not in response.text
+
+
+def test_type_hint_evaluation_is_withheld(confined):
+    source = "from functools import singledispatch\n"
+    message = _rejected(confined, CONFIG, {"t.py": source + _python("return {}\n")})
+    assert "ImportError: cannot import name 'singledispatch'" in message
+
+
+def test_python_2_compatible_future_imports_work(expand):
+    template = "from __future__ import absolute_import, print_function\n" + _python(
+        "return {'resources': []}\n"
+    )
+    assert expand.ok(CONFIG, {"t.py": template})["config"] == {"resources": []}
