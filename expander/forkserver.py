@@ -23,6 +23,7 @@ answer, which is a 3-digit HTTP status followed by the JSON body.
 from __future__ import annotations
 
 import codecs
+import datetime
 import fcntl
 import gc
 import json
@@ -324,6 +325,8 @@ def warm_up() -> None:
     expand_to_answer(json.dumps(failing).encode(), Limits())
     for encoding in _ENCODINGS:
         codecs.lookup(encoding)
+    # `strptime` loads its module on first use.
+    datetime.datetime.strptime("2000-01-01", "%Y-%m-%d")
 
 
 # What compiling one request's Jinja templates may take.

@@ -288,3 +288,16 @@ def test_the_guestbook_example_expands_the_same_from_python_and_jinja(expand):
     assert len(results["py"]["config"]["resources"]) == 6
     follower = results["py"]["layout"]["resources"][2]
     assert follower["properties"]["serviceType"] == "ClusterIP"
+
+
+def test_python_templates_parse_dates(expand):
+    template = textwrap.dedent("""\
+        import datetime
+
+
+        def GenerateConfig(context):
+            day = datetime.datetime.strptime(context.env['current_time'], '%Y-%m-%dT%H:%M:%SZ')
+            return {'resources': [{'name': 'y%d' % day.year, 'type': 'P'}]}
+    """)
+    result = expand.ok("resources:\n- {name: a, type: t.py}\n", {"t.py": template})
+    assert result["config"]["resources"][0]["name"].startswith("y20")
