@@ -91,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self.warnings: list[str] = []
+        self._body_read = False
         try:
             url = urlsplit(self.path)
             self.query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -109,8 +110,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drain(self) -> None:
         """Read an unread body so the next request on this connection starts cleanly."""
-        if getattr(self, "_body_read", False):
+        if self._body_read:
             return
+        self._body_read = True
         length = self.headers.get("Content-Length")
         if length and length.isdigit() and int(length) <= MAX_BODY:
             self.rfile.read(int(length))
@@ -264,6 +266,13 @@ class Handler(BaseHTTPRequestHandler):
         controls.record(verb, rt.kind)
         if controls.latency:
             time.sleep(controls.latency)
+        if verb == "create":
+            # The name of a new object is in its body, and faults may target that name.
+            body = self._json_body()
+            metadata = body.get("metadata") if isinstance(body, dict) else None
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            controls.check(rt.kind, rt.plural, name, route.namespace, verb)
+            return self._create(route, body)
         controls.check(rt.kind, rt.plural, route.name, route.namespace, verb)
         handler = getattr(self, f"_{verb}")
         handler(route)
@@ -359,8 +368,7 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    def _create(self, route: Route) -> None:
-        body = self._json_body()
+    def _create(self, route: Route, body: object) -> None:
         options = self._options()
         if route.rt.kind == "Namespace" or not route.rt.namespaced:
             namespace = ""
@@ -420,6 +428,8 @@ class Handler(BaseHTTPRequestHandler):
     def _apply(self, route: Route) -> None:
         body = self._json_body(allow_yaml=True)
         options = self._options()
+        # Unlike other writes, apply takes no default manager: ownership must be explicit.
+        options.field_manager = self.query.get("fieldManager")
         result = self.sim.store.apply(route.rt, route.namespace or "", route.name, body,
                                       options, route.subresource)
         self._write_answer(result)

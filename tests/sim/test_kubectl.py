@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 
 import pytest
+
+from tests.support import wait_until
 
 DEPLOYMENT = textwrap.dedent("""\
     apiVersion: apps/v1
@@ -188,8 +191,6 @@ def test_delete_removes_the_object_and_wait_for_delete_returns(sim, namespace):
 
 
 def test_wait_for_delete_follows_a_deletion_through_a_watch(sim, namespace):
-    import subprocess
-
     ns = ("-n", namespace)
     sim.kubectl("create", "configmap", "watched", *ns)
     waiter = subprocess.Popen(
@@ -197,8 +198,6 @@ def test_wait_for_delete_follows_a_deletion_through_a_watch(sim, namespace):
          "wait", "--for=delete", "cm/watched", "--timeout=20s", *ns],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    from tests.support import wait_until
-
     wait_until(lambda: sim.control.requests()["verbs"].get("watch"), timeout=10)
     sim.kubectl("delete", "cm", "watched", *ns)
     out, err = waiter.communicate(timeout=20)

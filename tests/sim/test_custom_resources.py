@@ -1,0 +1,61 @@
+"""CustomResourceDefinitions: creating one serves a new kind to the real kubectl."""
+
+from __future__ import annotations
+
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"""
+WIDGET = """\
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: sprocket, labels: {size: big}}
+spec: {teeth: 12}
+"""
+
+
+def test_a_new_crd_serves_its_kind_even_with_a_warm_discovery_cache(sim, namespace):
+    sim.kubectl("api-resources")  # fills kubectl's discovery cache before the kind exists
+    sim.kubectl("apply", "-f", "-", stdin=CRD)
+    sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=WIDGET)
+    widget = sim.get_json("wd", "sprocket", "-n", namespace)
+    assert widget["spec"] == {"teeth": 12}
+    assert widget["apiVersion"] == "example.com/v1"
+    out = sim.kubectl("get", "widgets", "-n", namespace, "-l", "size=big", "-o", "name").stdout
+    assert out.split() == ["widget.example.com/sprocket"]
+    sim.kubectl("patch", "widget", "sprocket", "-n", namespace, "--type=merge",
+                "-p", '{"spec": {"teeth": 13}}')
+    assert sim.get_json("widget", "sprocket", "-n", namespace)["spec"] == {"teeth": 13}
+    crd = sim.get_json("crd", "widgets.example.com")
+    assert {c["type"] for c in crd["status"]["conditions"]} >= {"Established"}
+
+
+def test_deleting_the_crd_removes_its_objects_and_its_kind(sim, namespace):
+    sim.kubectl("apply", "-f", "-", stdin=CRD.replace("widgets", "gadgets").replace(
+        "widget", "gadget").replace("Widget", "Gadget").replace("wd]", "gd]"))
+    sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=WIDGET.replace("Widget", "Gadget"))
+    sim.kubectl("delete", "crd", "gadgets.example.com")
+    resources = sim.api("GET", "/apis/example.com/v1").json()["resources"]
+    assert "gadgets" not in [r["name"] for r in resources]
+    response = sim.api("GET", f"/apis/example.com/v1/namespaces/{namespace}/gadgets/sprocket")
+    assert response.status_code == 404
+
+
+def test_an_invalid_crd_is_rejected_and_serves_nothing(sim):
+    bad = CRD.replace("metadata: {name: widgets.example.com}", "metadata: {name: wrong.name}")
+    bad = bad.replace("widgets", "doodads").replace("Widget", "Doodad").replace("wd]", "dd]")
+    result = sim.kubectl("create", "-f", "-", stdin=bad, check=False)
+    assert result.returncode != 0
+    assert "must be spec.names.plural" in result.stderr
+    assert sim.api("GET", "/apis/example.com/v1/doodads").status_code == 404
