@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -69,10 +70,10 @@ def find_references(value: Any, names: set[str]) -> Iterator[Reference]:
 
 
 def _split_reference(text: str, body: str, names: set[str]) -> Reference:
-    candidates = [name for name in names if body.startswith(name + ".")]
-    if candidates:
-        name = max(candidates, key=len)
-        return Reference(text, name, body[len(name) + 1 :])
+    dots = [position for position, char in enumerate(body) if char == "."]
+    for dot in reversed(dots):
+        if body[:dot] in names:
+            return Reference(text, body[:dot], body[dot + 1 :])
     name, _, path = body.partition(".")
     return Reference(text, name, path)
 
@@ -82,6 +83,7 @@ class DependencyGraph:
     """Which resources (by index in the expanded config) each resource depends on."""
 
     names: list[str]
+    index_of: dict[str, int]
     references: list[list[Reference]]
     depends_on: list[set[int]]
     levels: list[list[int]]
@@ -95,10 +97,8 @@ def build_graph(resources: list[dict[str, Any]]) -> DependencyGraph:
     """
     names = [resource["name"] for resource in resources]
     known = set(names)
-    index_of: dict[str, int] = {}
-    duplicated = {name for name in names if names.count(name) > 1}
-    for index, name in enumerate(names):
-        index_of.setdefault(name, index)
+    duplicated = {name for name, count in Counter(names).items() if count > 1}
+    index_of = {name: index for index, name in enumerate(names)}
     references: list[list[Reference]] = []
     depends_on: list[set[int]] = []
     for index, resource in enumerate(resources):
@@ -115,7 +115,7 @@ def build_graph(resources: list[dict[str, Any]]) -> DependencyGraph:
         raise BadRequest(
             f"resource {names[first]!r}: reference {via} forms a dependency cycle: {path}"
         )
-    return DependencyGraph(names, references, depends_on, _levels(depends_on))
+    return DependencyGraph(names, index_of, references, depends_on, _levels(depends_on))
 
 
 def _check_reference(owner: str, reference: Reference, known: set[str], duplicated: set[str]):
@@ -136,44 +136,58 @@ def _check_reference(owner: str, reference: Reference, known: set[str], duplicat
 
 
 def _find_cycle(depends_on: list[set[int]]) -> list[int] | None:
-    """A cycle as [a, b, ..., a] where each depends on the next, or None."""
-    visiting, done = set(), set()
-    stack: list[int] = []
+    """A cycle as [a, b, ..., a] where each depends on the next, or None.
 
-    def visit(node: int) -> list[int] | None:
-        visiting.add(node)
-        stack.append(node)
-        for dep in sorted(depends_on[node]):
-            if dep in visiting:
-                return stack[stack.index(dep) :] + [dep]
-            if dep not in done:
-                found = visit(dep)
-                if found:
-                    return found
-        visiting.discard(node)
-        done.add(node)
-        stack.pop()
-        return None
-
+    Depth-first without recursion: a long chain of references must not hit Python's
+    recursion limit.
+    """
+    new, open_, done = 0, 1, 2
+    mark = [new] * len(depends_on)
     for start in range(len(depends_on)):
-        if start not in done:
-            found = visit(start)
-            if found:
-                return found
+        if mark[start] != new:
+            continue
+        mark[start] = open_
+        path = [start]
+        pending = [iter(sorted(depends_on[start]))]
+        while pending:
+            for dep in pending[-1]:
+                if mark[dep] == open_:
+                    return path[path.index(dep) :] + [dep]
+                if mark[dep] == new:
+                    mark[dep] = open_
+                    path.append(dep)
+                    pending.append(iter(sorted(depends_on[dep])))
+                    break
+            else:
+                mark[path.pop()] = done
+                pending.pop()
     return None
 
 
 def _levels(depends_on: list[set[int]]) -> list[list[int]]:
-    """Group an acyclic graph into levels; each level depends only on earlier ones."""
-    level_of: dict[int, int] = {}
-    remaining = set(range(len(depends_on)))
-    while remaining:
-        ready = [i for i in sorted(remaining) if depends_on[i].issubset(level_of)]
-        for i in ready:
-            level_of[i] = max((level_of[dep] + 1 for dep in depends_on[i]), default=0)
-        remaining.difference_update(ready)
-    count = max(level_of.values(), default=-1) + 1
-    return [[i for i in sorted(level_of) if level_of[i] == level] for level in range(count)]
+    """Group an acyclic graph into levels; each level depends only on earlier ones.
+
+    A resource's level is one more than the highest level among what it depends on
+    (Kahn's order, linear in resources plus references).
+    """
+    dependents: list[list[int]] = [[] for _ in depends_on]
+    waiting = [len(deps) for deps in depends_on]
+    for index, deps in enumerate(depends_on):
+        for dep in deps:
+            dependents[dep].append(index)
+    level_of = [0] * len(depends_on)
+    ready = [index for index, count in enumerate(waiting) if count == 0]
+    while ready:
+        index = ready.pop()
+        for dependent in dependents[index]:
+            level_of[dependent] = max(level_of[dependent], level_of[index] + 1)
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                ready.append(dependent)
+    levels: list[list[int]] = [[] for _ in range(max(level_of, default=-1) + 1)]
+    for index, level in enumerate(level_of):
+        levels[level].append(index)
+    return levels
 
 
 def lookup(obj: Any, reference: Reference) -> Any:

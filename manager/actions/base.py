@@ -190,8 +190,7 @@ class Action:
             return False
         values: dict[str, Any] = {}
         for reference in graph.references[index]:
-            target = graph.names.index(reference.name)
-            obj = live.get(target)
+            obj = live.get(graph.index_of[reference.name])
             try:
                 if obj is None:
                     raise MissingValue(reference.path)

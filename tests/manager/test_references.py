@@ -109,3 +109,15 @@ def test_lookup_reads_nested_values_and_reports_missing_paths():
     for path in ("spec.ports[1].port", "spec.nope", "spec.ports.port"):
         with pytest.raises(MissingValue):
             lookup(obj, Reference("", "s", path))
+
+
+def test_a_long_chain_is_ordered_without_recursion_limits():
+    chain = [resource("r0")] + [
+        resource(f"r{i}", data={"x": f"$(ref.r{i - 1}.metadata.name)"}) for i in range(1, 3000)
+    ]
+    graph = build_graph(chain)
+    assert len(graph.levels) == 3000
+    looped = chain + [resource("r-loop")]
+    looped[0] = resource("r0", data={"x": "$(ref.r2999.metadata.name)"})
+    with pytest.raises(BadRequest, match="cycle: r0 -> r2999 -> r2998"):
+        build_graph(looped)
