@@ -41,7 +41,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     httpd.requests = []
     httpd.answer = (200, {}, 0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     httpd.url = f"http://127.0.0.1:{httpd.server_port}"
     yield httpd
     httpd.shutdown()
