@@ -4,12 +4,15 @@ Run: .venv/bin/python -m tests.bench.bench_expand
 
 Prints one line per case: median and p90 latency of sequential requests to a
 one-worker service for a typical configuration (about 10 resources from Jinja and
-Python templates with schemas), 1,000 primitives and 100 template invocations; then
-requests per second with several workers and as many concurrent clients.
+Python templates with schemas), 1,000 primitives and 100 template invocations, with
+the CPU time the service's processes spent per request (which, unlike latency, does
+not depend on what else the machine is doing); then requests per second with several
+workers and as many concurrent clients.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import textwrap
@@ -168,14 +171,35 @@ def _post(session: requests.Session, url: str, body: dict, expected: int) -> flo
     return elapsed
 
 
-def _latency(url: str, name: str, body: dict, expected: int, runs: int) -> None:
+def _cpu_seconds(group: int) -> float:
+    """CPU time of the live processes of a process group and of the children they reaped."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += sum(int(value) for value in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _latency(url: str, group: int, name: str, body: dict, expected: int, runs: int) -> None:
     session = requests.Session()
     for _ in range(5):
         _post(session, url, body, expected)
+    cpu_before = _cpu_seconds(group)
     samples = sorted(_post(session, url, body, expected) for _ in range(runs))
+    cpu = (_cpu_seconds(group) - cpu_before) / runs * 1000
     median = statistics.median(samples) * 1000
     p90 = samples[int(len(samples) * 0.9) - 1] * 1000
-    print(f"expand {name}: median {median:.1f} ms, p90 {p90:.1f} ms over {runs} requests")
+    print(
+        f"expand {name}: median {median:.1f} ms, p90 {p90:.1f} ms over {runs} requests;"
+        f" service CPU {cpu:.1f} ms/request"
+    )
 
 
 def _throughput(url: str, workers: int, seconds: float = 5.0) -> None:
@@ -195,8 +219,9 @@ def _throughput(url: str, workers: int, seconds: float = 5.0) -> None:
     for thread in threads:
         thread.join()
     rate = sum(counts) / seconds
+    load = os.getloadavg()[0]
     print(f"expand throughput (typical config, {workers} workers, {workers} clients):"
-          f" {rate:.0f} requests/s")
+          f" {rate:.0f} requests/s (load average {load:.1f} on {os.cpu_count()} CPUs)")
 
 
 def main() -> None:
@@ -204,7 +229,7 @@ def main() -> None:
     single, url = start_service("expander", workdir, ["--workers", "1"])
     try:
         for name, (body, expected, runs) in CASES.items():
-            _latency(url, name, body, expected, runs)
+            _latency(url, single.process.pid, name, body, expected, runs)
     finally:
         single.stop()
     workers = 4
