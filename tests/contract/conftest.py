@@ -61,6 +61,16 @@ def backend(request) -> Backend:
 @pytest.fixture
 def namespace(backend) -> str:
     """A namespace created through the API, deleted with everything in it afterwards."""
+    yield from _fresh_namespace(backend)
+
+
+@pytest.fixture(scope="module")
+def module_namespace(backend) -> str:
+    """Like `namespace`, shared by the tests of one module that only read."""
+    yield from _fresh_namespace(backend)
+
+
+def _fresh_namespace(backend: Backend):
     name = f"{SESSION_PREFIX}c{next(_numbers)}"
     response = backend.apply([namespace_resource(name)], name)
     assert response.json()["resources"][0]["state"]["status"] == "Created", response.text

@@ -7,11 +7,12 @@ import pytest
 from tests.contract.conftest import config_map, deployment
 
 
-@pytest.fixture
-def web(backend, namespace) -> str:
-    response = backend.apply([deployment("web"), config_map("settings")], namespace)
+@pytest.fixture(scope="module")
+def web(backend, module_namespace) -> str:
+    """A namespace holding one Deployment and one ConfigMap, for tests that only read."""
+    response = backend.apply([deployment("web"), config_map("settings")], module_namespace)
     assert response.status_code == 201, response.text
-    return namespace
+    return module_namespace
 
 
 @pytest.mark.parametrize("type_", ["Deployment", "deployments", "deployments.apps", "deploy"])
