@@ -8,6 +8,7 @@ layout tree (DESIGN §3). It runs inside the sandboxed worker process.
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import json
@@ -235,6 +236,24 @@ class Expander:
                 f"{where}: output is larger than the limit of {self.limits.max_output_bytes} bytes"
             )
         return self._parse(text, f"{where}: the template's output")
+
+
+def to_json(value: Any) -> str:
+    """JSON text of an expansion.
+
+    YAML has scalars JSON lacks: timestamps become their ISO 8601 text and `!!binary`
+    its base64 text, as a Kubernetes client would send them. Anything else that JSON
+    cannot hold (NaN, sets, keys that are lists) raises ValueError or TypeError.
+    """
+    return json.dumps(value, default=_yaml_scalar, allow_nan=False)
+
+
+def _yaml_scalar(value: Any) -> Any:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} values cannot be written as JSON")
 
 
 def _plain_data(value: Any, where: str) -> Any:

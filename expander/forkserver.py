@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dmcommon.errors import DMError
-from expander.engine import Expander
+from expander.engine import Expander, to_json
 from expander.jinja_templates import SHARED_BYTECODE
 from expander.models import ExpansionRequest, Limits
 
@@ -77,7 +77,7 @@ def expand_to_answer(body: bytes, limits: Limits) -> bytes:
     try:
         request = ExpansionRequest.from_dict(json.loads(body))
         result = Expander(request, limits).expand().to_dict()
-        answer = b"200" + json.dumps(result).encode()
+        answer = b"200" + to_json(result).encode()
     except DMError as error:
         return failure(error.status, error.message)
     except MemoryError:
@@ -86,7 +86,7 @@ def expand_to_answer(body: bytes, limits: Limits) -> bytes:
         )
     except RecursionError:
         return failure(400, "template expansion recursed too deeply")
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         return failure(400, f"the expansion cannot be written as JSON: {error}")
     if len(answer) > limits.max_output_bytes:
         return failure(

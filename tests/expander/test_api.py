@@ -136,3 +136,18 @@ def test_configuration_nested_too_deeply_is_stopped_and_the_service_keeps_servin
         "template expansion took longer than 3 seconds",
     )
     assert expand.ok("resources:\n- {name: a, type: Pod}\n")["config"]["resources"]
+
+
+def test_yaml_timestamps_and_binary_become_text(expand):
+    result = expand.ok(
+        "resources:\n- name: cm\n  type: ConfigMap\n"
+        "  properties: {data: {day: 2024-01-31, at: 2024-01-31T10:00:00Z, raw: !!binary aGk=}}\n"
+    )
+    assert result["config"]["resources"][0]["properties"]["data"] == {
+        "day": "2024-01-31", "at": "2024-01-31T10:00:00+00:00", "raw": "aGk="
+    }
+
+
+def test_values_json_cannot_hold_are_rejected(expand):
+    message = expand.error("resources:\n- {name: a, type: P, properties: {x: .nan}}\n")
+    assert message.startswith("the expansion cannot be written as JSON: Out of range float")
