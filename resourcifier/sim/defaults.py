@@ -30,7 +30,8 @@ def apply_defaults(kind: str, obj: dict, cluster_ips: ClusterIPs, old: dict | No
         name = obj["metadata"]["name"]
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj["status"] = {"phase": "Active"}
+        terminating = "deletionTimestamp" in obj["metadata"]
+        obj["status"] = {"phase": "Terminating" if terminating else "Active"}
     elif kind == "Secret":
         obj.setdefault("type", "Opaque")
         string_data = obj.pop("stringData", None) or {}

@@ -174,7 +174,9 @@ def server_side_apply(managers: list[Manager], name: str, api_version: str, now:
     previous = mine.paths if mine else set()
     owned_by_others = set().union(*(m.paths for m in others)) if others else set()
     result = strategic_merge(current or {}, applied)
-    for path in sorted(previous - applied_values.keys() - owned_by_others, key=len, reverse=True):
+    # Whole list items go first: their key field must still be there to find them by.
+    dropped = previous - applied_values.keys() - owned_by_others
+    for path in sorted(dropped, key=lambda p: (p[-1] != ".", -len(p))):
         _remove_path(result, path)
     for manager in others:
         manager.paths -= applied_values.keys()

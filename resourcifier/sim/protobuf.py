@@ -145,6 +145,8 @@ def _fields(data: bytes) -> list[tuple[int, int, object]]:
         elif wire in (1, 5):
             size = 8 if wire == 1 else 4
             value, index = data[index:index + size], index + size
+            if index > len(data):
+                raise _unsupported("truncated field")
         else:
             raise _unsupported(f"wire type {wire}")
         fields.append((number, wire, value))
@@ -212,7 +214,7 @@ def decode_message(name: str, data: bytes) -> dict:
                 continue
         else:
             item = _scalar(kind, value)
-            if not repeated and _is_empty(wire, value):
+            if not repeated and value in (0, b""):
                 continue
         if repeated:
             result.setdefault(field, []).append(item)

@@ -469,7 +469,6 @@ class Handler(BaseHTTPRequestHandler):
         gone = self.sim.store.delete(rt, route.namespace or "", route.name, dry_run,
                                      preconditions)
         if rt.kind == "Namespace":
-            gone["status"] = {"phase": "Terminating"}
             return self._send_json(200, gone)
         if policy == "Foreground":
             gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")

@@ -20,7 +20,8 @@ from .validation import unknown_fields, validate
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 EVENT_HISTORY = 10_000
-SYSTEM_METADATA = ("uid", "creationTimestamp", "generation")
+NAMESPACE_GRACE_SECONDS = 1.0
+SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "deletionTimestamp")
 
 Key = tuple[str, str, str, str]  # group, plural, namespace ("" when cluster-scoped), name
 
@@ -147,7 +148,7 @@ class Store:
             metadata["name"] = metadata["generateName"] + secrets.token_hex(3)[:5]
         warnings = self._admit(rt, obj, options)
         with self._lock:
-            self._require_namespace(rt, namespace)
+            self._require_namespace(rt, namespace, metadata["name"])
             key = self._key(rt, namespace, metadata["name"])
             if key in self._objects:
                 raise errors.already_exists(rt.plural, rt.group, metadata["name"])
@@ -202,7 +203,7 @@ class Store:
                                        options.force)
             merged = self._check_body(rt, namespace, merged, name)
             if current is None:
-                self._require_namespace(rt, namespace)
+                self._require_namespace(rt, namespace, name)
                 warnings = self._admit(rt, merged, options)
                 stored = self._commit(rt, key, None, merged, managers, options)
                 return WriteResult(stored, created=True, warnings=warnings)
@@ -230,12 +231,50 @@ class Store:
             if dry_run:
                 return gone
             if rt.kind == "Namespace":
-                for other in [k for k in self._objects if k[2] == name]:
-                    self._remove(other)
+                return self._terminate_namespace(rt, key, current)
             if rt.kind == "CustomResourceDefinition":
                 self._drop_crd(current)
             self._remove(key)
+            self._finish_namespace_if_empty(key[2])
             return gone
+
+    def _terminate_namespace(self, rt: ResourceType, key: Key, namespace: dict) -> dict:
+        """Mark the namespace Terminating; it goes, with its objects, once empty or after a grace
+        period. Like a real cluster, this lets `kubectl delete -f` delete the namespace first and
+        its objects afterwards without NotFound errors."""
+        metadata = namespace["metadata"]
+        if "deletionTimestamp" not in metadata:
+            metadata["deletionTimestamp"] = now()
+            namespace["status"] = {"phase": "Terminating"}
+            self._version += 1
+            metadata["resourceVersion"] = str(self._version)
+            self._events.append(Event(self._version, "", "namespaces", "MODIFIED",
+                                      _copy(namespace)))
+            self._changed.notify_all()
+            timer = threading.Timer(NAMESPACE_GRACE_SECONDS, self._finish_namespace,
+                                    (key[3], metadata["uid"]))
+            timer.daemon = True
+            timer.start()
+        answer = self._as_version(rt, namespace)
+        self._finish_namespace_if_empty(key[3])
+        return answer
+
+    def _finish_namespace_if_empty(self, name: str) -> None:
+        namespace = self._objects.get(("", "namespaces", "", name))
+        if namespace and "deletionTimestamp" in namespace["metadata"] and not any(
+            k[2] == name for k in self._objects
+        ):
+            self._remove(("", "namespaces", "", name))
+
+    def _finish_namespace(self, name: str, uid: str) -> None:
+        with self._lock:
+            key = ("", "namespaces", "", name)
+            namespace = self._objects.get(key)
+            if namespace is None or namespace["metadata"]["uid"] != uid:
+                return
+            for other in [k for k in self._objects if k[2] == name]:
+                self._remove(other)
+            self._remove(key)
 
     def _remove(self, key: Key) -> None:
         obj = self._objects.pop(key)
@@ -380,9 +419,17 @@ class Store:
         self.catalog.remove_group_resource(spec.get("group"), (spec.get("names") or {}).get(
             "plural"))
 
-    def _require_namespace(self, rt: ResourceType, namespace: str) -> None:
-        if rt.namespaced and ("", "namespaces", "", namespace) not in self._objects:
+    def _require_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
+        if not rt.namespaced:
+            return
+        found = self._objects.get(("", "namespaces", "", namespace))
+        if found is None:
             raise errors.namespace_not_found(namespace)
+        if "deletionTimestamp" in found["metadata"]:
+            raise errors.StatusError(
+                403, f'{rt.qualified_plural} "{name}" is forbidden: unable to create new content '
+                f"in namespace {namespace} because it is being terminated", "Forbidden",
+                {"name": name, "kind": rt.plural})
 
     # --- watch -----------------------------------------------------------------------------
 

@@ -285,3 +285,97 @@ def test_unknown_top_level_field_is_refused_under_strict_validation(sim, namespa
     warned = sim.kubectl("create", "--validate=warn", "-n", namespace, "-f", "-", stdin=manifest)
     assert 'unknown field "spek"' in warned.stderr
     assert "spek" not in sim.get_json("cm", "typo", "-n", namespace)
+
+
+DM_LIKE = textwrap.dedent("""\
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata: {name: robot}
+    ---
+    apiVersion: rbac.authorization.k8s.io/v1
+    kind: Role
+    metadata: {name: reader}
+    rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list]}]
+    ---
+    apiVersion: rbac.authorization.k8s.io/v1
+    kind: RoleBinding
+    metadata: {name: reader}
+    roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+    subjects: [{kind: ServiceAccount, name: robot}]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: no-egress}
+    spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: []}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          serviceAccountName: robot
+          securityContext: {runAsNonRoot: true}
+          containers:
+          - name: web
+            image: web:1
+            ports: [{name: http, containerPort: 8080}]
+            env: [{name: KEEP, value: "1"}, {name: DROP, value: "2"}]
+            readinessProbe: {httpGet: {path: /readyz, port: http}}
+            resources: {requests: {cpu: 100m}, limits: {memory: 128Mi}}
+            securityContext: {readOnlyRootFilesystem: true}
+          - name: sidecar
+            image: proxy:1
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}
+    """)
+SLIMMED = DM_LIKE.replace('{name: DROP, value: "2"}', "").replace(
+    ", ]", "]").replace("      - name: sidecar\n        image: proxy:1\n", "")
+
+
+def _containers(sim, namespace: str) -> list[dict]:
+    return sim.get_json("deploy", "web", "-n", namespace)["spec"]["template"]["spec"]["containers"]
+
+
+def test_service_manifests_validate_with_server_dry_run_and_apply(sim, namespace):
+    ns = ("-n", namespace)
+    dry = sim.kubectl("apply", "--dry-run=server", *ns, "-f", "-", stdin=DM_LIKE)
+    assert dry.stdout.count("(server dry run)") == 6
+    assert sim.kubectl("get", "sa,role,rolebinding,netpol,deploy,svc", *ns, "-o",
+                       "name").stdout.strip() == ""
+    sim.kubectl("apply", *ns, "-f", "-", stdin=DM_LIKE)
+    assert "unchanged" in sim.kubectl("apply", *ns, "-f", "-", stdin=DM_LIKE).stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["--server-side"]])
+def test_apply_drops_list_items_removed_from_the_configuration(sim, namespace, mode):
+    sim.kubectl("apply", *mode, "-n", namespace, "-f", "-", stdin=DM_LIKE)
+    sim.kubectl("apply", *mode, "-n", namespace, "-f", "-", stdin=SLIMMED)
+    containers = _containers(sim, namespace)
+    assert [c["name"] for c in containers] == ["web"]
+    assert containers[0]["env"] == [{"name": "KEEP", "value": "1"}]
+    assert containers[0]["ports"] == [{"name": "http", "containerPort": 8080}]
+
+
+def test_delete_f_may_list_the_namespace_before_its_objects(sim):
+    manifest = "apiVersion: v1\nkind: Namespace\nmetadata: {name: bundle}\n---\n" + configmap(
+        "inside").replace("name: inside,", "name: inside, namespace: bundle,")
+    sim.kubectl("apply", "-f", "-", stdin=manifest)
+    result = sim.kubectl("delete", "-f", "-", stdin=manifest)
+    assert 'configmap "inside" deleted' in result.stdout
+    assert "not found" in sim.kubectl("get", "ns", "bundle", check=False).stderr
+
+
+def test_a_terminating_namespace_refuses_new_objects(sim):
+    sim.kubectl("create", "namespace", "closing")
+    sim.kubectl("create", "configmap", "holdout", "-n", "closing")
+    sim.kubectl("delete", "namespace", "closing", "--wait=false")
+    refused = sim.kubectl("create", "configmap", "late", "-n", "closing", check=False)
+    assert "because it is being terminated" in refused.stderr
+    wait_until(lambda: sim.api("GET", "/api/v1/namespaces/closing").status_code == 404)
+    assert sim.api("GET", "/api/v1/namespaces/closing/configmaps/holdout").status_code == 404
