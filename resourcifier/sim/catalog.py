@@ -189,7 +189,10 @@ SCALABLE_KINDS = frozenset(t.kind for t in BUILTIN_TYPES if "scale" in t.subreso
 
 @dataclass
 class Catalog:
-    """Served resource types by group/version, built-in ones first; CRDs add and remove theirs."""
+    """Served resource types by group/version, built-in ones first; CRDs add and remove theirs.
+
+    Writers hold the store's lock; readers (routing, discovery) iterate over snapshots, so a
+    CRD created mid-request never breaks an iteration."""
 
     types: dict[tuple[str, str, str], ResourceType] = field(default_factory=dict)
 
@@ -205,7 +208,7 @@ class Catalog:
         self.types[key] = resource_type
 
     def remove_group_resource(self, group: str, plural: str) -> None:
-        for key in [k for k in self.types if k[0] == group and k[2] == plural]:
+        for key in [k for k in list(self.types) if k[0] == group and k[2] == plural]:
             del self.types[key]
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
@@ -213,7 +216,7 @@ class Catalog:
 
     def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
         group, _, version = api_version.rpartition("/")
-        for resource_type in self.types.values():
+        for resource_type in list(self.types.values()):
             if (resource_type.group, resource_type.version, resource_type.kind) == (
                 group, version, kind
             ):
@@ -223,14 +226,14 @@ class Catalog:
     def group_versions(self) -> dict[str, list[str]]:
         """Group name -> served versions, in the order they were added (preferred first)."""
         groups: dict[str, list[str]] = {}
-        for group, version, _ in self.types:
+        for group, version, _ in list(self.types):
             versions = groups.setdefault(group, [])
             if version not in versions:
                 versions.append(version)
         return groups
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
-        return [t for (g, v, _), t in self.types.items() if (g, v) == (group, version)]
+        return [t for (g, v, _), t in list(self.types.items()) if (g, v) == (group, version)]
 
 
 def crd_resource_types(crd: dict) -> list[ResourceType]:
