@@ -141,7 +141,13 @@ class DockerBackend(Backend):
                 namespaces_in_batch.add(key.name)
             return ResourceResult(CREATED, live=live)
 
-        return self._each(objects, apply_one)
+        # Pods start with what exists when they are created: the ConfigMaps, Secrets,
+        # claims and Services of the batch go first, whatever order it lists them in.
+        order = sorted(range(len(objects)),
+                       key=lambda index: _kind_of(objects[index]) in WORKLOAD_KINDS)
+        results = self._each([objects[index] for index in order], apply_one)
+        by_index = dict(zip(order, results))
+        return [by_index[index] for index in range(len(objects))]
 
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
@@ -784,6 +790,10 @@ class DockerBackend(Backend):
             raise
         except (docker.errors.DockerException, requests.ConnectionError) as error:
             raise ServiceUnavailable(f"cannot reach the docker engine: {error}") from None
+
+
+def _kind_of(obj: Any) -> str | None:
+    return obj.get("kind") if isinstance(obj, dict) else None
 
 
 def _publishes(service_record: dict[str, Any] | None) -> bool:

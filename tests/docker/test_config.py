@@ -91,3 +91,15 @@ def test_deleting_a_claim_removes_its_volume(backend, namespace, docker_client):
     assert docker_client.volumes.get(volume)
     assert states(backend.delete([_claim("store")], namespace)) == ["Deleted"]
     assert volume not in [v.name for v in docker_client.volumes.list()]
+
+
+def test_pod_listed_before_its_config_map_in_one_batch_still_gets_it(
+    backend, namespace, docker_client
+):
+    env = [{"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "c"}}}]
+    response = backend.apply([pod("reader", [_sleeper("main", env=env)]),
+                              config_map("later", c="green")], namespace)
+    assert states(response) == ["Created", "Created"]
+    assert response.json()["resources"][0]["live"]["kind"] == "Pod"
+    (reader,) = containers_of(docker_client, namespace, "reader")
+    assert "COLOR=green" in reader.attrs["Config"]["Env"]
