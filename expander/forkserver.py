@@ -128,7 +128,7 @@ def _reap(pid: int) -> int:
 
 
 def _spawn(devnull: int) -> _Child:
-    address_space = _address_space()
+    address_space = current_address_space()
     request_read, request_write = os.pipe()
     answer_read, answer_write = os.pipe()
     pid = os.fork()
@@ -136,7 +136,7 @@ def _spawn(devnull: int) -> _Child:
         try:
             os.close(request_write)
             os.close(answer_read)
-            _isolate(devnull, answer_write, request_read)
+            isolate(devnull, answer_write, request_read)
             _child(address_space)
             os._exit(0)
         finally:
@@ -146,9 +146,9 @@ def _spawn(devnull: int) -> _Child:
     return _Child(pid, request_write, answer_read, address_space)
 
 
-def _isolate(devnull: int, *fds: int) -> None:
-    """In a new child: its own process group, stdio on /dev/null, `fds` as 3, 4, ... and
-    nothing else open, no environment and no privileges."""
+def isolate(devnull: int, *fds: int) -> None:
+    """Confine a newly forked child: its own process group, stdio on /dev/null, `fds`
+    renumbered 3, 4, ... and nothing else open, no environment, no privileges."""
     os.setpgid(0, 0)
     # Move the descriptors out of the way first, so no dup2 overwrites one still needed.
     moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
@@ -170,7 +170,7 @@ def _child(address_space: int) -> None:
     limits = Limits.from_dict(json.loads(request[_HEADER.size:_HEADER.size + size]))
     body = request[_HEADER.size + size:]
     # The request itself is already in memory; the limit is on what expansion adds.
-    _limit_resources(limits, address_space + 4 * len(request))
+    limit_resources(limits, address_space + 4 * len(request))
     random.seed()
     answer = expand_to_answer(body, limits)
     _write_all(_ANSWER_FD, _HEADER.pack(len(answer)) + answer)
@@ -190,7 +190,8 @@ def _drop_privileges() -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
-def _limit_resources(limits: Limits, address_space: int) -> None:
+def limit_resources(limits: Limits, address_space: int) -> None:
+    """Cap CPU time and address space, and allow no new file descriptors."""
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     memory = address_space + limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -210,7 +211,8 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _address_space() -> int:
+def current_address_space() -> int:
+    """Bytes of address space this process maps now."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
@@ -352,14 +354,14 @@ def _remember(body: bytes, devnull: int) -> None:
 
 
 def _compile_confined(expander: Expander, templates: list, devnull: int) -> dict:
-    address_space = _address_space()
+    address_space = current_address_space()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(read_fd)
-            _isolate(devnull, write_fd)
-            _limit_resources(_COMPILE_LIMITS, address_space)
+            isolate(devnull, write_fd)
+            limit_resources(_COMPILE_LIMITS, address_space)
             known = set(SHARED_BYTECODE.codes)
             expander.compile_jinja(templates)
             fresh = {k: v for k, v in SHARED_BYTECODE.codes.items() if k not in known}
