@@ -147,32 +147,32 @@ def _pointer(path: str) -> list[str]:
     return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
 
 
-def _container(doc: object, parts: list[str]) -> tuple[object, str]:
+def _walk(doc: object, parts: list[str], path: str) -> object:
+    """The node at `parts` below `doc`; 422 naming `path` when it is not there."""
     node = doc
-    for part in parts[:-1]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise StatusError(422, f"JSON patch: path segment {part!r} does not exist", "Invalid")
-    return node, parts[-1]
-
-
-def _read(doc: object, path: str) -> object:
-    node = doc
-    for part in _pointer(path):
+    for part in parts:
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             raise StatusError(422, f"JSON patch: {path!r} does not exist", "Invalid")
-    return copy.deepcopy(node)
+    return node
+
+
+def _container(doc: object, path: str) -> tuple[object, str]:
+    parts = _pointer(path)
+    if not parts:
+        raise StatusError(422, "JSON patch: this operation needs a path below the root", "Invalid")
+    return _walk(doc, parts[:-1], path), parts[-1]
+
+
+def _read(doc: object, path: str) -> object:
+    return copy.deepcopy(_walk(doc, _pointer(path), path))
 
 
 def _remove(doc: object, path: str) -> object:
-    parent, last = _container(doc, _pointer(path))
+    parent, last = _container(doc, path)
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
@@ -181,10 +181,9 @@ def _remove(doc: object, path: str) -> object:
 
 
 def _add(doc: object, path: str, value: object) -> object:
-    parts = _pointer(path)
-    if not parts:
+    if not _pointer(path):
         return value
-    parent, last = _container(doc, parts)
+    parent, last = _container(doc, path)
     if isinstance(parent, dict):
         parent[last] = value
     elif isinstance(parent, list) and (

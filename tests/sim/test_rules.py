@@ -83,6 +83,9 @@ def test_json_patch_operations_and_failures():
         json_patch(doc, [{"op": "remove", "path": "/spec/missing"}])
     assert raised.value.code == 422
     with pytest.raises(StatusError) as raised:
+        json_patch(doc, [{"op": "remove", "path": ""}])
+    assert raised.value.code == 422
+    with pytest.raises(StatusError) as raised:
         json_patch(doc, {"op": "add"})
     assert raised.value.code == 400
 
