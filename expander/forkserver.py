@@ -349,11 +349,16 @@ def _remember(body: bytes, devnull: int) -> None:
     expander.compile_python()
     templates = expander.uncompiled_jinja()
     if templates:
-        SHARED_BYTECODE.adopt(_compile_confined(expander, templates, devnull))
+        data = _compile_confined(expander, templates, devnull)
+        try:
+            SHARED_BYTECODE.adopt(marshal.loads(data), len(data))
+        except (EOFError, ValueError, TypeError):
+            pass
     gc.freeze()
 
 
-def _compile_confined(expander: Expander, templates: list, devnull: int) -> dict:
+def _compile_confined(expander: Expander, templates: list, devnull: int) -> bytes:
+    """The new cache entries from compiling `templates` in a confined child, marshalled."""
     address_space = current_address_space()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -378,11 +383,8 @@ def _compile_confined(expander: Expander, templates: list, devnull: int) -> dict
         os.close(read_fd)
     status = _reap(pid)
     if problem or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return {}
-    try:
-        return marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
-        return {}
+        return b""
+    return data
 
 
 def main() -> None:

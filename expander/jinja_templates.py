@@ -28,23 +28,23 @@ class _SharedBytecode(jinja2.BytecodeCache):
     runs the code its own text compiles to.
     """
 
-    def __init__(self, capacity: int = 1000):
-        self.capacity = capacity
+    def __init__(self, capacity_bytes: int = 32 * 1024 * 1024):
+        self.capacity_bytes = capacity_bytes
+        self.size = 0
         self.codes: dict[tuple[str, str], Any] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         bucket.code = self.codes.get((bucket.key, bucket.checksum))
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if len(self.codes) < self.capacity:
-            self.codes[(bucket.key, bucket.checksum)] = bucket.code
+        # Only this process sees the entry: it serves the rest of the current request.
+        self.codes[(bucket.key, bucket.checksum)] = bucket.code
 
-    def adopt(self, entries: dict[tuple[str, str], Any]) -> None:
-        """Take entries compiled elsewhere (by a confined child), up to the capacity."""
-        for key, code in entries.items():
-            if len(self.codes) >= self.capacity:
-                return
-            self.codes[key] = code
+    def adopt(self, entries: dict[tuple[str, str], Any], size: int) -> None:
+        """Keep entries compiled by a confined child (`size` bytes marshalled) for good."""
+        if self.size + size <= self.capacity_bytes:
+            self.size += size
+            self.codes.update(entries)
 
     def holds(self, name: str, filename: str, source: str) -> bool:
         """Whether the code of this template text is cached."""

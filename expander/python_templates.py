@@ -122,17 +122,20 @@ def compile_restricted(source: str, filename: str) -> types.CodeType:
 # Checked code of the files earlier requests supplied, keyed by file name and text. Only
 # the fork server adds to it for good (`remember`); a child's additions die with it.
 _COMPILED: dict[tuple[str, str], types.CodeType] = {}
-_MAX_COMPILED = 1000
-_MAX_CACHED_SOURCE = 256 * 1024
+# Bounds the memory the cache holds: total source text kept as keys.
+_MAX_COMPILED_BYTES = 16 * 1024 * 1024
+_compiled_bytes = 0
 
 
 def compile_cached(source: str, filename: str) -> types.CodeType:
     """`compile_restricted`, reusing the code of an identical file compiled before."""
     key = (filename, source)
+    global _compiled_bytes
     code = _COMPILED.get(key)
     if code is None:
         code = compile_restricted(source, filename)
-        if len(_COMPILED) < _MAX_COMPILED and len(source) <= _MAX_CACHED_SOURCE:
+        if _compiled_bytes + len(source) <= _MAX_COMPILED_BYTES:
+            _compiled_bytes += len(source)
             _COMPILED[key] = code
     return code
 
