@@ -204,12 +204,17 @@ def start_manager(
     return manager
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def dm(request, tmp_path, simulator, expander_url, resourcifier_url) -> Manager:
-    """A fresh manager on a fresh database of the parameter's kind."""
-    return start_manager(
-        request, tmp_path, simulator, expander_url, resourcifier_url, request.param
-    )
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def dm(request, tmp_path_factory, simulator, expander_url, resourcifier_url) -> Manager:
+    """A manager on a fresh database of the parameter's kind, shared by a module's tests.
+
+    Tests that share it use deployment names and namespaces of their own (`app`,
+    `namespace`); tests that need a manager to themselves use `dm_sqlite` or `start_dm`.
+    """
+    workdir = tmp_path_factory.mktemp("manager")
+    return start_manager(request, workdir, simulator, expander_url, resourcifier_url, request.param)
 
 
 @pytest.fixture
@@ -224,13 +229,10 @@ def namespace() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def dm_shared(request, tmp_path_factory, simulator, expander_url, resourcifier_url) -> Manager:
-    """One manager per module and database kind, for tests that must leave nothing stored."""
-    workdir = tmp_path_factory.mktemp("manager")
-    return start_manager(request, workdir, simulator, expander_url, resourcifier_url, request.param)
+@pytest.fixture
+def app() -> str:
+    """A deployment name of this test's own."""
+    return f"app-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

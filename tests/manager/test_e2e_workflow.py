@@ -131,8 +131,8 @@ def slow_cluster(dm_sqlite):
 # Templates and references
 
 
-def test_templates_expand_and_references_take_live_values(dm, namespace):
-    response = dm.api("POST", "/deployments", json=web_app("shop", namespace))
+def test_templates_expand_and_references_take_live_values(dm, namespace, app):
+    response = dm.api("POST", "/deployments", json=web_app(app, namespace))
     assert response.status_code == 201, response.text
     assert response.json()["state"] == {"status": "Deployed", "errors": []}
     service = live(dm, "service", namespace, "front")
@@ -142,21 +142,22 @@ def test_templates_expand_and_references_take_live_values(dm, namespace):
         "backendIp": service["spec"]["clusterIP"],
         "backendUrl": "http://front:8080",
     }
-    assert settings["metadata"]["labels"]["deployment-manager.io/deployment"] == "shop"
+    assert settings["metadata"]["labels"]["deployment-manager.io/deployment"] == app
     instances = dm.api("GET", "/types/web.jinja/instances").json()
-    assert [(item["name"], item["path"]) for item in instances] == [("front", "$.resources[0]")]
+    ours = [(item["name"], item["path"]) for item in instances if item["deployment"] == app]
+    assert ours == [("front", "$.resources[0]")]
 
 
-def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace):
+def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace, app):
     dm.api(
         "POST",
         "/deployments",
-        json=template("app", namespace, config_map("a"), config_map("b", v="1")),
+        json=template(app, namespace, config_map("a"), config_map("b", v="1")),
     )
     response = dm.api(
         "PUT",
-        "/deployments/app",
-        json=template("app", namespace, config_map("b", v="2"), config_map("c")),
+        f"/deployments/{app}",
+        json=template(app, namespace, config_map("b", v="2"), config_map("c")),
     )
     assert response.status_code == 200, response.text
     assert response.json()["state"]["status"] == "Deployed"
@@ -165,23 +166,23 @@ def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace):
     assert live(dm, "configmap", namespace, "b")["data"] == {"v": "2"}
 
 
-def test_rollback_restores_an_earlier_manifest_and_delete_removes_everything(dm, namespace):
-    dm.api("POST", "/deployments", json=template("app", namespace, config_map("a", v="1")))
-    first = dm.api("GET", "/deployments/app/manifests").json()[0]
-    dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("z")))
-    response = dm.api("POST", "/deployments/app/rollback", json={"manifest": first})
+def test_rollback_restores_an_earlier_manifest_and_delete_removes_everything(dm, namespace, app):
+    dm.api("POST", "/deployments", json=template(app, namespace, config_map("a", v="1")))
+    first = dm.api("GET", f"/deployments/{app}/manifests").json()[0]
+    dm.api("PUT", f"/deployments/{app}", json=template(app, namespace, config_map("z")))
+    response = dm.api("POST", f"/deployments/{app}/rollback", json={"manifest": first})
     assert response.status_code == 200, response.text
     assert live(dm, "configmap", namespace, "a")["data"] == {"v": "1"}
     assert live(dm, "configmap", namespace, "z") is None
-    assert dm.api("DELETE", "/deployments/app").status_code == 200
+    assert dm.api("DELETE", f"/deployments/{app}").status_code == 200
     assert live(dm, "configmap", namespace, "a") is None
-    assert dm.api("GET", "/deployments/app").status_code == 404
+    assert dm.api("GET", f"/deployments/{app}").status_code == 404
 
 
 # The cluster rejects a resource
 
 
-def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace):
+def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace, app):
     broken = {
         "name": "web",
         "type": "Deployment",
@@ -199,13 +200,13 @@ def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace)
         },
     }
     dependent = config_map("uses-web", uid="$(ref.web.metadata.uid)")
-    body = template("app", namespace, broken, dependent, config_map("solo"))
+    body = template(app, namespace, broken, dependent, config_map("solo"))
     response = dm.api("POST", "/deployments", json=body)
     assert response.status_code == 201, response.text
     state = response.json()["state"]
     assert state["status"] == "Failed"
     assert len(state["errors"]) == 1 and state["errors"][0].startswith("resource 'web': ")
-    assert states(dm, "app") == {"web": "Failed", "uses-web": "Aborted", "solo": "Created"}
+    assert states(dm, app) == {"web": "Failed", "uses-web": "Aborted", "solo": "Created"}
     assert names(dm, "configmaps", namespace) == {"solo"}
     assert live(dm, "deployment", namespace, "web") is None
 
@@ -238,15 +239,13 @@ def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace)
     ],
     ids=["invalid-yaml", "unknown-reference", "cycle", "schema-violation"],
 )
-def test_a_bad_configuration_stores_and_applies_nothing(
-    dm_shared, namespace, text, imports, message
-):
-    body = {"name": "bad", "namespace": namespace, "content": text, "imports": imports}
-    response = dm_shared.api("POST", "/deployments", json=body)
+def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, app, text, imports, message):
+    body = {"name": app, "namespace": namespace, "content": text, "imports": imports}
+    response = dm.api("POST", "/deployments", json=body)
     assert response.status_code == 400, response.text
     assert message in response.json()["message"]
-    assert dm_shared.api("GET", "/deployments/bad").status_code == 404
-    assert live(dm_shared, "namespace", "", namespace) is None
+    assert dm.api("GET", f"/deployments/{app}").status_code == 404
+    assert live(dm, "namespace", "", namespace) is None
 
 
 # Downstream services down
@@ -350,16 +349,16 @@ def _ignore_errors(dm, method, path, body):
         pass
 
 
-def test_a_stale_fingerprint_is_refused(dm, namespace):
-    first = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a"))).json()
-    dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("b")))
+def test_a_stale_fingerprint_is_refused(dm, namespace, app):
+    first = dm.api("POST", "/deployments", json=template(app, namespace, config_map("a"))).json()
+    dm.api("PUT", f"/deployments/{app}", json=template(app, namespace, config_map("b")))
     stale = {"If-Match": first["fingerprint"]}
-    response = dm.api("DELETE", "/deployments/app", headers=stale)
+    response = dm.api("DELETE", f"/deployments/{app}", headers=stale)
     assert response.status_code == 409
     assert "is stale" in response.json()["message"]
     assert live(dm, "configmap", namespace, "b") is not None
-    current = dm.api("GET", "/deployments/app").json()["fingerprint"]
-    assert dm.api("DELETE", "/deployments/app", headers={"If-Match": current}).status_code == 200
+    current = dm.api("GET", f"/deployments/{app}").json()["fingerprint"]
+    assert dm.api("DELETE", f"/deployments/{app}", headers={"If-Match": current}).status_code == 200
 
 
 def test_the_api_token_guards_everything_but_the_probes(start_dm, expander_url, resourcifier_url):
