@@ -59,7 +59,8 @@ UNSAFE_ATTRIBUTES = frozenset({
 })
 
 _FORMAT_METHODS = ("format", "format_map")
-_FORMAT_GUARD = "_dm_format_guard"
+# A dunder name, so template code can neither read nor replace it.
+_FORMAT_GUARD = "__dm_format__"
 
 
 def attribute_allowed(name: str) -> bool:

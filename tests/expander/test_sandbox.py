@@ -271,3 +271,9 @@ def test_python_2_compatible_future_imports_work(expand):
         "return {'resources': []}\n"
     )
     assert expand.ok(CONFIG, {"t.py": template})["config"] == {"resources": []}
+
+
+def test_the_format_guard_cannot_be_replaced(confined):
+    body = "__dm_format__ = getattr\n'{0.__class__}'.format(1)\n"
+    message = _rejected(confined, CONFIG, {"t.py": _python(body + "return {}\n")})
+    assert message.endswith("the name '__dm_format__' is not allowed in templates")
