@@ -92,8 +92,8 @@ class _Checker(ast.NodeTransformer):
     def visit_MatchClass(self, node: ast.MatchClass) -> ast.AST:
         # `case C(attr=...)` reads attributes without an Attribute node.
         for name in node.kwd_attrs:
-            if not attribute_allowed(name):
-                self._reject(node, f"access to attribute '{name}'")
+            if not attribute_allowed(name) or name in _FORMAT_METHODS:
+                self._reject(node, f"access to attribute '{name}' in a class pattern")
         self.generic_visit(node)
         return node
 
@@ -101,7 +101,10 @@ class _Checker(ast.NodeTransformer):
         self.generic_visit(node)
         if not attribute_allowed(node.attr):
             self._reject(node, f"access to attribute '{node.attr}'")
-        if node.attr in _FORMAT_METHODS and isinstance(node.ctx, ast.Load):
+        if node.attr in _FORMAT_METHODS and not isinstance(node.ctx, ast.Load):
+            # `s.format += x` would read the unguarded method before storing.
+            self._reject(node, f"assigning attribute '{node.attr}'")
+        if node.attr in _FORMAT_METHODS:
             guard = ast.copy_location(ast.Name(_FORMAT_GUARD, ast.Load()), node)
             name = ast.copy_location(ast.Constant(node.attr), node)
             return ast.copy_location(ast.Call(guard, [node.value, name], []), node)

@@ -126,6 +126,9 @@ def test_dangerous_modules_cannot_be_imported(confined, source, expected):
         ("'{0.__class__.__mro__}'.format(1)\n",
          "reads attribute '__class__', which is not allowed"),
         ("str.format('{0.__init__.__globals__}', context)\n", "reads attribute '__globals__'"),
+        ("class B:\n    def __radd__(self, other):\n        return other\n"
+         "s = '{0.__class__}'\ns.format += B()\n",
+         "assigning attribute 'format' is not allowed"),
         ("import string\nstring.Formatter().format('{0.__class__}', 1)\n",
          "reads attribute '__class__', which is not allowed"),
         ("import random\nrandom._os.system('id')\n",
@@ -192,8 +195,14 @@ def test_class_patterns_cannot_read_unsafe_attributes(confined):
     message = _rejected(confined, CONFIG, {"t.py": _python(body + "return {}\n")})
     assert message == (
         "template t.py (resource 'a'): t.py line 3: access to attribute '__class__'"
-        " is not allowed in templates"
+        " in a class pattern is not allowed in templates"
     )
+
+
+def test_class_patterns_cannot_capture_the_unguarded_format(confined):
+    body = "match '{0.__class__}':\n    case str(format=f):\n        f(1)\n"
+    message = _rejected(confined, CONFIG, {"t.py": _python(body + "return {}\n")})
+    assert "access to attribute 'format' in a class pattern is not allowed" in message
 
 
 def test_helper_modules_are_held_to_the_same_rules(confined):
