@@ -32,6 +32,9 @@ SETTINGS = COMMON_SETTINGS + (
     ),
     Setting("NAMESPACE", "DM_NAMESPACE", None, str, "default namespace"),
     Setting("KUBECTL_TIMEOUT", "DM_KUBECTL_TIMEOUT", 60, int, "seconds allowed per kubectl call"),
+    Setting(
+        "DOCKER_TIMEOUT", "DM_DOCKER_TIMEOUT", 60, int, "seconds allowed per Docker engine call"
+    ),
 )
 
 

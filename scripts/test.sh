@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# Run DM's whole test suite: installs what the tests need, then runs pytest.
+# Run DM's whole test suite. Installs what the tests need first: the virtualenv, a
+# Docker engine for the docker backend's tests (as root), PostgreSQL if it is installed
+# but stopped. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+
+# In CI every part of the suite must run, so a missing engine or database fails the run;
+# elsewhere those tests skip and say why.
+if [ -n "${CI:-}" ]; then
+    scripts/docker-engine.sh
+else
+    scripts/docker-engine.sh || echo "no Docker engine: the docker backend's tests will skip"
+fi
+scripts/postgres.sh || { [ -z "${CI:-}" ] || exit 1; }
+
 exec .venv/bin/python -m pytest -q "$@"

@@ -50,7 +50,9 @@ def test_each_service_listens_on_its_design_port_on_all_interfaces(compose, name
 @pytest.mark.parametrize("name", ["expander-service", "resourcifier-service"])
 def test_manager_finds_the_services_by_name_on_the_compose_network(compose, name):
     env = compose["services"]["manager-service"]["environment"]
-    assert "DM_EXPANDER_URL" not in env and "DM_RESOURCIFIER_URL" not in env
+    assert "DM_EXPANDER_URL" not in env
+    # Unset by default, so discovery runs; set only to pick the docker-backend profile.
+    assert env["DM_RESOURCIFIER_URL"] == "${DM_RESOURCIFIER_URL:-}"
     url = discover_service_url(name, None, DEFAULT_PORTS[name], {}, ComposeDns(compose))
     assert url == f"http://{name}:{PORTS[name]}"
 
