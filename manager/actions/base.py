@@ -101,11 +101,14 @@ class Action:
 
     # Applying
 
-    def roll_out(self, deployment: Deployment, plan: Plan, previous: Manifest | None) -> Deployment:
-        """Store a new manifest for `plan`, apply it, prune what `previous` had and the plan
-        has not, and record the outcome. `deployment` must be locked by the caller."""
+    def roll_out(self, deployment: Deployment, plan: Plan, prune: bool) -> Deployment:
+        """Store a new manifest for `plan`, apply it, and record the outcome.
+
+        With `prune`, objects that earlier manifests applied and the new one no longer
+        has are then deleted. `deployment` must be locked by the caller.
+        """
         name = deployment.name
-        previous_namespace = deployment.namespace
+        fallback_namespace = deployment.namespace
         with self.recording_failure(deployment):
             manifest = Manifest(
                 deployment=name,
@@ -115,17 +118,29 @@ class Action:
                 expanded_config={
                     "resources": [_record(resource, name) for resource in plan.resources],
                     "levels": plan.graph.levels,
+                    "namespace": plan.namespace,
                 },
                 layout=plan.layout,
             )
+            earlier = self.manifests(name) if prune else []
             self.repository.add_manifest(manifest)
             deployment.namespace = plan.namespace
             deployment.latest_manifest = manifest.name
             deployment = self.repository.save_deployment(deployment)
             errors, stopped = self._apply(manifest, plan)
-            if previous is not None and stopped is None:
-                errors += self._prune(previous, previous_namespace, manifest, plan.namespace)
+            if earlier and stopped is None:
+                kept = {
+                    _identity(record["properties"], plan.namespace)
+                    for record in manifest.expanded_config["resources"]
+                }
+                lines, _ = self.remove_objects(earlier, kept, fallback_namespace)
+                errors += [f"pruning: {line}" for line in lines]
             return self._finish(deployment, manifest, errors, stopped)
+
+    def manifests(self, deployment: str) -> list[Manifest]:
+        """Every manifest of the deployment, newest first."""
+        names = self.repository.list_manifest_names(deployment)
+        return [self.repository.get_manifest(deployment, name) for name in reversed(names)]
 
     def _apply(self, manifest: Manifest, plan: Plan) -> tuple[list[str], DMError | None]:
         """Apply level by level; return the error lines, and the downstream error that
@@ -261,29 +276,43 @@ class Action:
                     errors += _errors([records[i]])
         return errors, None
 
-    def _prune(
-        self, previous: Manifest, previous_namespace: str, current: Manifest, namespace: str
-    ) -> list[str]:
-        """Delete the objects `previous` applied that `current` no longer has.
+    def remove_objects(
+        self, manifests: list[Manifest], kept: set[tuple[str, str, str, str]], fallback: str
+    ) -> tuple[list[str], DMError | None]:
+        """Delete what `manifests` (newest first) may have put on the cluster, except `kept`.
 
-        Objects are compared by what they are on the cluster (group, kind, namespace,
-        name), not by resource name: a renamed resource for the same object is kept.
+        Objects are told apart by what they are on the cluster (group, kind, namespace,
+        name), not by resource name. The newest manifest that applied or deleted an
+        object decides: one a later manifest deleted is left alone, one a later manifest
+        did not get to apply (`Aborted`) is still deleted. Looking past the latest
+        manifest finds objects that a failed or interrupted operation left behind. Each
+        manifest's resources go in reverse dependency order and its states are saved.
+        Returns error lines and the downstream error that stopped the work, if any;
+        `fallback` is the namespace of manifests that do not record one.
         """
-        kept = {
-            _identity(record["properties"], namespace)
-            for record in current.expanded_config["resources"]
-        }
-        records = previous.expanded_config.get("resources", [])
-        gone = {
-            index
-            for index in applied_indices(previous)
-            if _identity(records[index]["properties"], previous_namespace) not in kept
-        }
-        if not gone:
-            return []
-        errors, _ = self.delete_resources(previous, previous_namespace, gone)
-        self.repository.save_manifest(previous)
-        return [f"pruning: {line}" for line in errors]
+        seen = set(kept)
+        errors: list[str] = []
+        for manifest in manifests:
+            namespace = manifest.expanded_config.get("namespace") or fallback
+            applied = applied_indices(manifest)
+            gone = set()
+            for index, record in enumerate(manifest.expanded_config.get("resources", [])):
+                identity = _identity(record["properties"], namespace)
+                if identity in seen:
+                    continue
+                if index in applied:
+                    gone.add(index)
+                    seen.add(identity)
+                elif (record.get("state") or {}).get("status") == DELETED:
+                    seen.add(identity)
+            if not gone:
+                continue
+            lines, stopped = self.delete_resources(manifest, namespace, gone)
+            self.repository.save_manifest(manifest)
+            errors += lines
+            if stopped is not None:
+                return errors, stopped
+        return errors, None
 
     # Recording
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from manager.actions.base import Action, OperationFailed, applied_indices
+from manager.actions.base import Action, OperationFailed
 from manager.models import DELETED, DELETING, FAILED, Deployment, State, utc_now
 
 
@@ -10,7 +10,10 @@ class Delete(Action):
     def run(
         self, name: str, if_match: str | None = None, keep_resources: bool = False
     ) -> Deployment:
-        """Delete the latest manifest's objects in reverse dependency order, then the record.
+        """Delete the deployment's objects in reverse dependency order, then the record.
+
+        The latest manifest's objects go first, then any that earlier manifests applied
+        and no later one removed (left behind by a failed or interrupted operation).
 
         With `keep_resources` the objects are abandoned on the cluster. When an object
         cannot be deleted the record stays, `Failed`, so the delete can be retried.
@@ -18,12 +21,11 @@ class Delete(Action):
         """
         deployment = self.repository.begin_operation(name, DELETING, if_match)
         with self.recording_failure(deployment):
-            if not keep_resources and deployment.latest_manifest:
-                manifest = self.repository.get_manifest(name, deployment.latest_manifest)
-                applied = applied_indices(manifest)
-                errors, stopped = self.delete_resources(manifest, deployment.namespace, applied)
+            if not keep_resources:
+                errors, stopped = self.remove_objects(
+                    self.manifests(name), set(), deployment.namespace
+                )
                 if errors or stopped is not None:
-                    self.repository.save_manifest(manifest)
                     deployment.state = State(FAILED, errors)
                     deployment.modified_at = utc_now()
                     self.repository.save_deployment(deployment)

@@ -27,7 +27,7 @@ class Deploy(Action):
                 state=State(DEPLOYING),
             )
         )
-        return self.roll_out(deployment, plan, previous=None)
+        return self.roll_out(deployment, plan, prune=False)
 
     def _ensure_free(self, name: str) -> None:
         try:

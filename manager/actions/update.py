@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dmcommon.errors import NotFound
 from manager.actions.base import Action
-from manager.models import UPDATING, Deployment, Manifest, Template
+from manager.models import UPDATING, Deployment, Template
 
 
 class Update(Action):
@@ -21,12 +20,4 @@ class Update(Action):
         """Roll `template` out as a new manifest of the existing deployment `current`."""
         plan = self.plan(template, template.namespace or current.namespace)
         deployment = self.repository.begin_operation(current.name, UPDATING, if_match)
-        return self.roll_out(deployment, plan, previous=self._latest(deployment))
-
-    def _latest(self, deployment: Deployment) -> Manifest | None:
-        if deployment.latest_manifest is None:
-            return None
-        try:
-            return self.repository.get_manifest(deployment.name, deployment.latest_manifest)
-        except NotFound:
-            return None
+        return self.roll_out(deployment, plan, prune=True)

@@ -487,3 +487,33 @@ def test_readyz_is_open_but_tells_details_only_to_the_token_holder(guarded, fake
     assert guarded.get("/readyz").get_json() == {"status": 503, "message": "not ready"}
     detailed = guarded.get("/readyz", headers={"Authorization": "Bearer s3cret"}).get_json()
     assert detailed["message"] == "not ready: expander: cannot reach the expander"
+
+
+def test_objects_left_behind_by_a_stopped_update_are_deleted_with_the_deployment(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    fakes.resourcifier.down = True
+    assert client.put("/deployments/app", json=template("app", config_map("b"))).status_code == 502
+    fakes.resourcifier.down = False
+    assert fakes.resourcifier.names("ConfigMap") == {"a"}
+    assert client.delete("/deployments/app").status_code == 200
+    assert fakes.resourcifier.names("ConfigMap") == set()
+
+
+def test_an_object_aborted_by_the_latest_manifest_is_still_deleted(client, fakes):
+    cfg = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
+    deploy(client, template("app", service("web"), cfg))
+    fakes.resourcifier.reject = {"web"}
+    updated = client.put("/deployments/app", json=template("app", service("web"), cfg))
+    assert states(latest_manifest(client, "app")) == {"web": "Failed", "cfg": "Aborted"}
+    assert updated.get_json()["state"]["status"] == "Failed"
+    assert fakes.resourcifier.names("ConfigMap") == {"cfg"}
+    assert client.delete("/deployments/app").status_code == 200
+    assert fakes.resourcifier.names("ConfigMap") == fakes.resourcifier.names("Service") == set()
+
+
+def test_an_object_pruned_earlier_is_not_deleted_again(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    client.put("/deployments/app", json=template("app", config_map("b")))
+    fakes.resourcifier.deleted.clear()
+    assert client.delete("/deployments/app").status_code == 200
+    assert fakes.resourcifier.deleted == [["b"]]
