@@ -202,10 +202,10 @@ class Handler(BaseHTTPRequestHandler):
             return discovery.api_resource_list(catalog, parts[1], parts[2])
         if parts == ["openapi", "v3"]:
             return discovery.openapi_v3_paths(catalog)
-        if parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):
-            group, version = ("", parts[3]) if parts[2] == "api" else (parts[3], parts[4])
-            if (parts[2] == "api") == (len(parts) == 4):
-                return discovery.openapi_v3_group_version(catalog, group, version)
+        if parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
+            return discovery.openapi_v3_group_version(catalog, "", parts[3])
+        if parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
+            return discovery.openapi_v3_group_version(catalog, parts[3], parts[4])
         return None
 
     def _resource_route(self, parts: list[str]) -> Route | None:
@@ -383,8 +383,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._json_body()
         options = self._options()
         if route.subresource == "scale":
-            replicas = ((body or {}).get("spec") or {}).get("replicas") if isinstance(
-                body, dict) else None
+            spec = body.get("spec") if isinstance(body, dict) else None
+            replicas = spec.get("replicas") if isinstance(spec, dict) else None
             result = self._scale_to(route, replicas, options)
             return self._send_json(200, _scale(result.obj))
         result = self.sim.store.replace(route.rt, route.namespace or "", route.name, body,
@@ -403,8 +403,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._json_body()
         options = self._options()
         if route.subresource == "scale":
-            replicas = json_merge_patch({}, body).get("spec", {}).get("replicas") if isinstance(
-                body, dict) else None
+            spec = json_merge_patch({}, body).get("spec") if isinstance(body, dict) else None
+            replicas = spec.get("replicas") if isinstance(spec, dict) else None
             return self._send_json(200, _scale(self._scale_to(route, replicas, options).obj))
         if kind == "strategic" and route.rt.fields is None:
             raise errors.StatusError(

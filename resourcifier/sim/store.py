@@ -16,7 +16,7 @@ from . import errors
 from .catalog import Catalog, ResourceType, crd_resource_types
 from .defaults import ClusterIPs, apply_defaults
 from .managed import Manager, record_update, server_side_apply
-from .validation import unknown_fields, validate
+from .validation import shape_causes, unknown_fields, validate
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 EVENT_HISTORY = 10_000
@@ -344,7 +344,16 @@ class Store:
         for path in unknown:
             parts = path.lstrip(".").split(".")
             (obj["metadata"] if len(parts) == 2 else obj).pop(parts[-1], None)
-        causes = validate(rt, obj)
+        cannot_handle = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}'
+        shapes = shape_causes(rt, obj)
+        if shapes:
+            raise errors.bad_request(
+                f"{cannot_handle}: " + "; ".join(f"{path}: {why}" for path, why in shapes))
+        try:
+            causes = validate(rt, obj)
+        except (AttributeError, TypeError, KeyError):
+            # Deeper fields of the wrong JSON type (a list where an object belongs, ...).
+            raise errors.bad_request(f"{cannot_handle}: a field has the wrong type") from None
         if causes:
             raise errors.invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
         return warnings
@@ -383,7 +392,12 @@ class Store:
             metadata["creationTimestamp"] = now()
             if rt.has_spec:
                 metadata["generation"] = 1
-        apply_defaults(rt.kind, obj, self._cluster_ips, current)
+        try:
+            apply_defaults(rt.kind, obj, self._cluster_ips, current)
+        except (AttributeError, TypeError, KeyError):
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: a field '
+                "has the wrong type") from None
         metadata["managedFields"] = [m.to_dict() for m in managers]
         if current is not None and _without_volatile(obj) == _without_volatile(current):
             return self._as_version(rt, current)

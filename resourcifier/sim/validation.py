@@ -330,8 +330,34 @@ def spec_causes(kind: str, obj: dict) -> Causes:
     return []
 
 
+# Top-level fields whose JSON type is fixed for every kind that has them.
+_SHAPES = {"spec": dict, "status": dict, "data": dict, "stringData": dict, "binaryData": dict,
+           "rules": list, "subjects": list, "roleRef": dict, "secrets": list,
+           "imagePullSecrets": list, "subsets": list}
+
+
+def shape_causes(resource_type: ResourceType, obj: dict) -> Causes:
+    """Known top-level fields of the wrong JSON type (a list where an object belongs, ...)."""
+    if resource_type.fields is None:
+        return []
+    causes = []
+    for name, shape in _SHAPES.items():
+        value = obj.get(name)
+        if value is not None and not isinstance(value, shape):
+            expected = "an object" if shape is dict else "a list"
+            causes.append(invalid_value(name, value, f"must be {expected}"))
+    for name in ("data", "stringData"):
+        if isinstance(obj.get(name), dict) and resource_type.kind in ("ConfigMap", "Secret"):
+            causes += [invalid_value(f"{name}[{key}]", value, "must be a string")
+                       for key, value in obj[name].items() if not isinstance(value, str)]
+    return causes
+
+
 def validate(resource_type: ResourceType, obj: dict) -> Causes:
-    """All 422-worthy problems of `obj` (metadata first, then the kind's own rules)."""
+    """All 422-worthy problems of `obj` (metadata first, then the kind's own rules).
+
+    Call it on objects whose top-level shapes passed `shape_causes`: wrong JSON types are a
+    400 (the API server cannot decode them), not a 422."""
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict):
         return [required("metadata")]

@@ -179,3 +179,22 @@ def test_server_side_apply_over_http_needs_a_field_manager(sim, namespace):
                        headers={"Content-Type": "application/apply-patch+yaml"})
     assert response.status_code == 201
     assert response.json()["data"] == {"a": "1"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/v1/namespaces", {"metadata": {"name": "listy"}, "spec": []}, "spec: Invalid"),
+        ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "c"}, "data": {"a": 1}},
+         "data[a]"),
+        ("/apis/apps/v1/namespaces/{ns}/deployments",
+         {"metadata": {"name": "d"}, "spec": {"template": {"metadata": [1]}}},
+         "a field has the wrong type"),
+    ],
+)
+def test_fields_of_the_wrong_type_are_400_and_store_nothing(sim, namespace, path, body, message):
+    response = sim.api("POST", path.format(ns=namespace), json=body)
+    assert_status(response, 400, "BadRequest", "cannot be handled as a")
+    assert message in response.json()["message"]
+    name = body["metadata"]["name"]
+    assert sim.api("GET", f"{path.format(ns=namespace)}/{name}").status_code == 404
