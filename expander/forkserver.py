@@ -184,9 +184,14 @@ def _drop_privileges() -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     if os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(_NOBODY)
-        os.setuid(_NOBODY)
+        try:
+            os.setgroups([])
+            os.setgid(_NOBODY)
+            os.setuid(_NOBODY)
+        except PermissionError:
+            # Root without the capability to change identity (some containers): the
+            # other limits still hold, so expanding is still allowed.
+            pass
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
