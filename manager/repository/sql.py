@@ -506,13 +506,21 @@ def _process_owner() -> str:
 
 
 def _process_start_time(pid: int) -> str | None:
-    """The kernel's start time of process `pid` (Linux), or None when unknown."""
+    """The kernel's start time of a live process `pid` (Linux), or None when gone or unknown.
+
+    A zombie counts as gone: a killed worker stays one until its parent reaps it, and
+    it will never finish its operation.
+    """
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            # Field 22, counted after the parenthesised command name, which may hold spaces.
-            return stat.read().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
+            # Fields counted after the parenthesised command name, which may hold spaces:
+            # the state is field 3, the start time field 22.
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def _owner_is_dead(owner: str | None) -> bool:
