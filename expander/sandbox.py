@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from dmcommon.errors import BadRequest, DMError, PayloadTooLarge, ServiceUnavailable
-from expander.forkserver import read_frame, write_frame
+from expander.forkserver import failure, read_frame, write_frame
 from expander.models import Limits
 
 _ERRORS = {400: BadRequest, 413: PayloadTooLarge, 503: ServiceUnavailable}
@@ -77,8 +77,7 @@ class Sandbox:
                 return answer
             self.close()
         self.close()
-        message = "the template sandbox stopped unexpectedly; try again"
-        return b"503" + json.dumps({"message": message}).encode()
+        return failure(503, "the template sandbox stopped unexpectedly; try again")
 
     def _running(self) -> subprocess.Popen:
         # A forked copy of this object (e.g. in a gunicorn worker) needs its own server.
