@@ -104,7 +104,6 @@ class _Child:
     pid: int
     request_fd: int
     answer_fd: int
-    address_space: int
 
     def close(self) -> None:
         """Kill the child's process group, reap it and close the pipes."""
@@ -143,7 +142,7 @@ def _spawn(devnull: int) -> _Child:
             os._exit(_FAILED)
     os.close(request_read)
     os.close(answer_write)
-    return _Child(pid, request_write, answer_read, address_space)
+    return _Child(pid, request_write, answer_read)
 
 
 def isolate(devnull: int, *fds: int) -> None:
