@@ -301,3 +301,20 @@ def test_python_templates_parse_dates(expand):
     """)
     result = expand.ok("resources:\n- {name: a, type: t.py}\n", {"t.py": template})
     assert result["config"]["resources"][0]["name"].startswith("y20")
+
+
+def test_an_import_named_apart_from_its_path_is_found_with_its_schema(client):
+    from tests.expander.conftest import body
+
+    request = body("imports:\n- {path: templates/vm.jinja, name: vm}\n"
+                   "resources:\n- {name: a, type: vm}\n")
+    request["template"]["imports"] = [
+        {"name": "vm", "path": "templates/vm.jinja",
+         "content": "resources:\n- {name: '{{ properties.zone }}', type: Instance}\n"},
+        {"name": "templates/vm.jinja.schema", "path": "templates/vm.jinja.schema",
+         "content": "properties:\n  zone: {type: string, default: us-east1-b}\n"},
+    ]
+    response = client.post("/expand", json=request)
+    assert response.get_json()["config"]["resources"] == [
+        {"name": "us-east1-b", "type": "Instance"}
+    ]
