@@ -89,7 +89,8 @@ class Sandbox:
             [sys.executable, "-I", "-c", _BOOT, _SOURCE_ROOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            # A fork server that fails to start says why in the service's log.
+            stderr=None,
             env={},
             cwd="/",
             close_fds=True,
