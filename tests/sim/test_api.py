@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -198,3 +199,27 @@ def test_fields_of_the_wrong_type_are_400_and_store_nothing(sim, namespace, path
     assert message in response.json()["message"]
     name = body["metadata"]["name"]
     assert sim.api("GET", f"{path.format(ns=namespace)}/{name}").status_code == 404
+
+
+def test_concurrent_writes_get_distinct_resource_versions(sim, namespace):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda i: create_cm(sim, namespace, f"c{i}"), range(40)))
+    versions = {int(obj["metadata"]["resourceVersion"]) for obj in created}
+    assert len(versions) == 40
+    assert len(sim.api("GET", cm_path(namespace)).json()["items"]) == 40
+
+
+def test_watch_without_a_version_starts_with_the_current_objects(sim, namespace):
+    create_cm(sim, namespace, "present")
+    response = sim.api("GET", cm_path(namespace), stream=True,
+                       params={"watch": "true", "timeoutSeconds": "1"})
+    events = [json.loads(line) for line in response.iter_lines() if line]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "present")]
+
+
+def test_generate_name_gives_a_unique_name(sim, namespace):
+    body = {"metadata": {"generateName": "job-"}, "data": {}}
+    names = {sim.api("POST", cm_path(namespace), json=body).json()["metadata"]["name"]
+             for _ in range(3)}
+    assert len(names) == 3 and all(n.startswith("job-") and len(n) == 9 for n in names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from resourcifier.sim import protobuf
+from resourcifier.sim import store as store_module
 from resourcifier.sim.errors import StatusError
 from resourcifier.sim.managed import Manager, server_side_apply
 from resourcifier.sim.patch import json_merge_patch, json_patch, strategic_merge
@@ -122,3 +123,23 @@ def test_protobuf_with_fields_the_simulator_does_not_know_is_415():
     with pytest.raises(StatusError) as raised:
         protobuf.decode(body)
     assert raised.value.code == 415
+
+
+def test_watching_from_a_version_older_than_the_history_is_410(monkeypatch):
+    monkeypatch.setattr(store_module, "EVENT_HISTORY", 3)
+    store = store_module.Store()
+    configmaps = store.catalog.lookup("", "v1", "configmaps")
+    for name in "abcde":
+        store.create(configmaps, "default", {"metadata": {"name": name}},
+                     store_module.WriteOptions())
+
+    def everything(_):
+        return True
+
+    with pytest.raises(StatusError) as raised:
+        store.watch(configmaps, "default", everything, everything, "1", timeout=0)
+    assert raised.value.code == 410
+    recent = store.watch(configmaps, "default", everything, everything,
+                         str(int(store.resource_version) - 1), timeout=0.05)
+    events = [event for event in recent if event]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "e")]
