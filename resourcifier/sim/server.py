@@ -29,8 +29,6 @@ PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
     "application/json-patch+json": "json",
-    "application/apply-patch+yaml": "apply",
-    "application/apply-patch+cbor": "unsupported",
 }
 
 
@@ -373,10 +371,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _create(self, route: Route, body: object) -> None:
         options = self._options()
-        if route.rt.kind == "Namespace" or not route.rt.namespaced:
-            namespace = ""
-        else:
-            namespace = route.namespace or ""
+        namespace = route.namespace or ""
         if route.rt.namespaced and not namespace:
             raise errors.StatusError(405, "the server does not allow this method on the "
                                      "requested resource")
@@ -397,7 +392,7 @@ class Handler(BaseHTTPRequestHandler):
     def _patch(self, route: Route) -> None:
         content_type = self.headers.get("Content-Type", "").split(";")[0].strip()
         kind = PATCH_TYPES.get(content_type)
-        if kind in (None, "unsupported", "apply"):
+        if kind is None:
             self._drain()
             raise errors.StatusError(
                 415, "the body of the request was in an unknown format - accepted media types "
