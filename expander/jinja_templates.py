@@ -55,6 +55,18 @@ class _SharedBytecode(jinja2.BytecodeCache):
 SHARED_BYTECODE = _SharedBytecode()
 
 
+class _TestableUndefined(jinja2.StrictUndefined):
+    """Undefined values fail when used, but test false in `{% if %}`.
+
+    Templates written for other Deployment Managers guard optional properties with
+    `{% if properties['x'] %}`; that keeps working, while printing, iterating or
+    comparing an undefined value still fails with the file and line.
+    """
+
+    def __bool__(self) -> bool:
+        return False
+
+
 class JinjaRenderer:
     """Renders the Jinja imports of one request.
 
@@ -68,7 +80,7 @@ class JinjaRenderer:
         self._filenames: set[str] = set()
         self.environment = SandboxedEnvironment(
             loader=jinja2.FunctionLoader(self._load),
-            undefined=jinja2.StrictUndefined,
+            undefined=_TestableUndefined,
             extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
             keep_trailing_newline=True,
             bytecode_cache=SHARED_BYTECODE,

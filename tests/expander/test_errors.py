@@ -109,6 +109,25 @@ def test_undefined_jinja_variable_names_file_and_line(expand):
     )
 
 
+def test_an_undefined_property_tests_false_in_an_if(expand):
+    answer = expand.ok(
+        "resources:\n- {name: a, type: t.jinja}\n",
+        {
+            "t.jinja": "resources:\n- name: x\n  type: P\n"
+            "{% if properties['optional'] %}  properties: {set: true}\n{% endif %}"
+        },
+    )
+    assert answer["config"]["resources"] == [{"name": "x", "type": "P"}]
+
+
+def test_comparing_an_undefined_property_is_still_an_error(expand):
+    message = expand.error(
+        "resources:\n- {name: a, type: t.jinja}\n",
+        {"t.jinja": "resources:\n- name: x\n  type: {{ 'P' if properties.kind == 1 }}\n"},
+    )
+    assert message.startswith("template t.jinja (resource 'a'): t.jinja line 3: undefined variable")
+
+
 def test_undefined_variable_in_an_imported_jinja_file_names_that_file(expand):
     message = expand.error(
         "resources:\n- {name: a, type: t.jinja}\n",
