@@ -15,8 +15,9 @@ from typing import Callable, Iterator
 from . import errors
 from .catalog import Catalog, ResourceType, crd_resource_types
 from .defaults import ClusterIPs, apply_defaults
+from .fields import unknown_fields
 from .managed import Manager, record_update, server_side_apply
-from .validation import shape_causes, unknown_fields, validate
+from .validation import shape_causes, validate
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 EVENT_HISTORY = 10_000
@@ -335,15 +336,14 @@ class Store:
         unknown = unknown_fields(rt, obj)
         warnings = []
         if unknown and options.field_validation == "Strict":
-            listed = ", ".join(f'unknown field "{path.lstrip(".")}"' for path in unknown)
+            listed = ", ".join(f'unknown field "{field.path}"' for field in unknown)
             raise errors.bad_request(
                 f"{rt.kind} in version \"{rt.version}\" cannot be handled as a {rt.kind}: "
                 f"strict decoding error: {listed}")
         if unknown and options.field_validation != "Ignore":
-            warnings = [f'unknown field "{path.lstrip(".")}"' for path in unknown]
-        for path in unknown:
-            parts = path.lstrip(".").split(".")
-            (obj["metadata"] if len(parts) == 2 else obj).pop(parts[-1], None)
+            warnings = [f'unknown field "{field.path}"' for field in unknown]
+        for unknown_field in unknown:
+            unknown_field.drop()
         cannot_handle = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}'
         shapes = shape_causes(rt, obj)
         if shapes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from .catalog import COMMON_TOP_LEVEL, ResourceType
+from .catalog import ResourceType
 
 Causes = list[tuple[str, str]]
 
@@ -33,25 +33,8 @@ LABEL_1035_RULE = (
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
     "start with an alphabetic character, and end with an alphanumeric character"
 )
-METADATA_FIELDS = frozenset({
-    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-    "annotations", "ownerReferences", "finalizers", "managedFields",
-})
 WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
 RBAC_KINDS = frozenset({"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"})
-
-
-def unknown_fields(resource_type: ResourceType, obj: dict) -> list[str]:
-    """Top-level and metadata field names the kind does not have, as `.path` strings."""
-    unknown = []
-    if resource_type.fields is not None:
-        allowed = COMMON_TOP_LEVEL | resource_type.fields
-        unknown += [f".{key}" for key in obj if key not in allowed]
-    metadata = obj.get("metadata")
-    if isinstance(metadata, dict):
-        unknown += [f".metadata.{key}" for key in metadata if key not in METADATA_FIELDS]
-    return unknown
 
 
 def _value(value: object) -> str:

@@ -379,3 +379,14 @@ def test_a_terminating_namespace_refuses_new_objects(sim):
     assert "because it is being terminated" in refused.stderr
     wait_until(lambda: sim.api("GET", "/api/v1/namespaces/closing").status_code == 404)
     assert sim.api("GET", "/api/v1/namespaces/closing/configmaps/holdout").status_code == 404
+
+
+def test_typos_inside_a_deployment_spec_are_unknown_fields(sim, namespace):
+    manifest = DEPLOYMENT.format(replicas=1, image="nginx").replace(
+        "replicas: 1", "replica: 1").replace("image: nginx", "imagee: nginx")
+    result = sim.kubectl("create", "-n", namespace, "-f", "-", stdin=manifest, check=False)
+    assert result.returncode != 0
+    assert 'unknown field "spec.replica"' in result.stderr
+    assert 'unknown field "spec.template.spec.containers[0].imagee"' in result.stderr
+    assert "not found" in sim.kubectl("get", "deploy", "web", "-n", namespace,
+                                      check=False).stderr
