@@ -12,7 +12,7 @@ Apply managers cause apply conflicts (the real API server also counts Update man
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import StatusError
 from .patch import merge_key, strategic_merge
@@ -34,6 +34,9 @@ class Manager:
     time: str
     paths: set = field(default_factory=set)
     subresource: str = ""
+
+    def copy(self) -> "Manager":
+        return replace(self, paths=set(self.paths))
 
     def to_dict(self) -> dict:
         entry = {

@@ -191,14 +191,12 @@ class Store:
             raise errors.StatusError(
                 422, "PATCH, application/apply-patch+yaml requires fieldManager to be set",
                 "Invalid")
-        for name_ in ("resourceVersion", "uid", "managedFields"):
-            config["metadata"].pop(name_, None)
+        for field_name in ("resourceVersion", "uid", "managedFields"):
+            config["metadata"].pop(field_name, None)
         with self._lock:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
-            managers = [copy.copy(m) for m in self._managers.get(key, [])]
-            for manager in managers:
-                manager.paths = set(manager.paths)
+            managers = self._managers_copy(key)
             merged = server_side_apply(managers, options.field_manager, rt.api_version, now(),
                                        _copy(current) if current else None, config,
                                        options.force)
@@ -376,13 +374,15 @@ class Store:
         if _spec_part(obj) != _spec_part(current) and rt.has_spec:
             obj["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if managers is None:
-            managers = [copy.copy(m) for m in self._managers.get(key, [])]
-            for manager in managers:
-                manager.paths = set(manager.paths)
+            managers = self._managers_copy(key)
             record_update(managers, options.field_manager or "unknown", rt.api_version, now(),
                           current, obj, subresource)
         stored = self._commit(rt, key, current, obj, managers, options)
         return WriteResult(stored, warnings=warnings)
+
+    def _managers_copy(self, key: Key) -> list[Manager]:
+        """The object's field managers, copied so a write that fails leaves them untouched."""
+        return [manager.copy() for manager in self._managers.get(key, [])]
 
     def _commit(self, rt: ResourceType, key: Key, current: dict | None, obj: dict,
                 managers: list[Manager], options: WriteOptions) -> dict:
