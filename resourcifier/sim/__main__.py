@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
 
-import yaml
-
+from .kubeconfig import write_kubeconfig
 from .server import make_server
-
-NAME = "sim"
-
-
-def kubeconfig(server_url: str) -> dict:
-    """A kubeconfig whose cluster, user and current context are all named "sim"."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": NAME, "cluster": {"server": server_url}}],
-        "users": [{"name": NAME, "user": {"token": "sim"}}],
-        "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME,
-                                                 "namespace": "default"}}],
-        "current-context": NAME,
-        "preferences": {},
-    }
-
-
-def write_kubeconfig(path: Path, server_url: str) -> None:
-    """Write the kubeconfig atomically, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(yaml.safe_dump(kubeconfig(server_url), sort_keys=False))
-    os.replace(temporary, path)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGTERM or Ctrl-C."""
     parser = argparse.ArgumentParser(
         prog="python -m resourcifier.sim",
         description="In-memory Kubernetes API simulator: it stores objects and runs nothing.",
