@@ -223,3 +223,11 @@ def test_generate_name_gives_a_unique_name(sim, namespace):
     names = {sim.api("POST", cm_path(namespace), json=body).json()["metadata"]["name"]
              for _ in range(3)}
     assert len(names) == 3 and all(n.startswith("job-") and len(n) == 9 for n in names)
+
+
+def test_a_chunked_body_is_411_and_stores_nothing(sim, namespace):
+    chunks = iter([b'{"metadata": {"name": "chunky"}}'])
+    response = sim.api("POST", cm_path(namespace), data=chunks,
+                       headers={"Content-Type": "application/json"})
+    assert_status(response, 411, "LengthRequired", "Content-Length")
+    assert sim.api("GET", cm_path(namespace, "chunky")).status_code == 404
