@@ -67,7 +67,8 @@ class ServiceProcess:
                 wait_until(self._healthy, timeout=timeout)
             except TimeoutError:
                 self.stop()
-                raise RuntimeError(f"{self.args[0]} did not become healthy:\n{self.log()}") from None
+                message = f"{self.args[0]} did not become healthy:\n{self.log()}"
+                raise RuntimeError(message) from None
 
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
@@ -104,7 +105,10 @@ def start_simulator(workdir: Path) -> tuple[ServiceProcess, str, Path]:
     kubeconfig = workdir / "sim.kubeconfig"
     url = f"http://127.0.0.1:{port}"
     process = ServiceProcess(
-        [sys.executable, "-m", "resourcifier.sim", "--port", str(port), "--kubeconfig", str(kubeconfig)],
+        [
+            sys.executable, "-m", "resourcifier.sim",
+            "--port", str(port), "--kubeconfig", str(kubeconfig),
+        ],
         f"{url}/healthz",
         log_path=workdir / "sim.log",
     )
@@ -127,9 +131,14 @@ def start_service(
 
 
 def kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real kubectl against `kubeconfig`."""
+    """Run the real kubectl against `kubeconfig`.
+
+    Discovery is cached beside the kubeconfig: kubectl's shared cache outlives a
+    simulator and could describe kinds of an earlier one that used the same port.
+    """
+    cache = Path(kubeconfig).parent / "kubectl-cache"
     return subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        ["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
         capture_output=True,
         text=True,
         timeout=60,
