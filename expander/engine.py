@@ -3,7 +3,7 @@
 A resource is a template when its `type` names one of the request's imports (by name,
 else by path); the import's extension picks the engine. Everything else is a primitive
 and passes through unchanged. The engine yields the flat list of primitives and the
-layout tree (DESIGN §3). It runs inside the sandboxed worker process.
+layout tree (docs/configuration-language.md). It runs inside the sandboxed worker process.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`dm`: the command-line client of the manager API (DESIGN §8).
+"""`dm`: the command-line client of the manager API (docs/cli.md).
 
 Every command but `up` talks to the manager at `--service` (or `DM_SERVICE`). The
 output format is `-o table|yaml|json`; `table` is the default except for `expand` and

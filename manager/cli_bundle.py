@@ -1,4 +1,4 @@
-"""Turn a file on disk into the Template the manager API takes (DESIGN §4).
+"""Turn a file on disk into the Template the manager API takes (docs/api.md).
 
 FILE is either a configuration (YAML with `resources:`) whose `imports:` are read
 relative to it, or a single template file deployed as one resource of its own type.

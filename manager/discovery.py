@@ -1,4 +1,4 @@
-"""Finding the expander and the resourcifier (DESIGN §5).
+"""Finding the expander and the resourcifier (docs/discovery.md).
 
 Order: an explicit URL; the Kubernetes service environment variables
 (`EXPANDER_SERVICE_SERVICE_HOST` / `_PORT` for `expander-service`); DNS, where the

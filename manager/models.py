@@ -1,7 +1,7 @@
 """The manager's plain data: deployments, manifests, resources, type instances.
 
 Python names are snake_case; `to_dict`/`from_dict` speak the camelCase wire format of
-DESIGN §4. Timestamps are RFC 3339 UTC strings.
+docs/api.md. Timestamps are RFC 3339 UTC strings.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HTTP routes of the manager: the public API (DESIGN §4). Handlers parse, call an
+"""HTTP routes of the manager: the public API (docs/api.md). Handlers parse, call an
 action, and render; the actions hold the workflow."""
 
 from __future__ import annotations

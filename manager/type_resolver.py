@@ -1,4 +1,4 @@
-"""Fetching templates named by URL (DESIGN §3 Types, §7 URL template fetching).
+"""Fetching templates named by URL (docs/state.md, "Templates named by URL").
 
 A resource whose `type` is an `http(s)://` URL names a template on a web server. Before
 expansion the manager downloads it, its schema `<url>.schema` when the server has one,

@@ -4,7 +4,7 @@ Run: .venv/bin/python -m tests.bench.bench_repository
 
 Prints one line per database: median and 99th-percentile `get_deployment`, one
 `list_deployment_names`, and one `begin_operation` + `save_deployment` cycle.
-The target (DESIGN §12) is `get_deployment` under 10 ms median.
+The target is `get_deployment` under 10 ms median.
 """
 
 from __future__ import annotations
