@@ -7,6 +7,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 
 def cm_path(namespace: str, name: str = "") -> str:
@@ -93,8 +94,33 @@ def test_get_asks_for_a_table_and_gets_one(sim, namespace):
         "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
     table = response.json()
     assert table["kind"] == "Table"
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
-    assert table["rows"][0]["cells"][0] == "tabled"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+    assert table["rows"][0]["cells"][:2] == ["tabled", 1]
+
+
+def test_kubectl_get_prints_the_columns_of_a_cluster(sim, namespace):
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+        },
+    }
+    service = {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
+    sim.kubectl("apply", "-n", namespace, "-f", "-",
+                stdin=yaml.safe_dump_all([deployment, service]))
+    deployments = sim.kubectl("get", "deployments", "-n", namespace).stdout.splitlines()
+    assert deployments[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert deployments[1].split()[:4] == ["web", "0/3", "0", "0"]
+    services = sim.kubectl("get", "services", "-n", namespace).stdout.splitlines()
+    assert services[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    name, kind, cluster_ip, external, ports, _ = services[1].split()
+    assert (name, kind, external, ports) == ("web", "ClusterIP", "<none>", "80/TCP")
+    assert cluster_ip.count(".") == 3
 
 
 def test_delete_answers_a_success_status_and_deletecollection_honours_selectors(sim, namespace):
