@@ -214,15 +214,6 @@ class Catalog:
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self.types.get((group, version, plural))
 
-    def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
-        group, _, version = api_version.rpartition("/")
-        for resource_type in list(self.types.values()):
-            if (resource_type.group, resource_type.version, resource_type.kind) == (
-                group, version, kind
-            ):
-                return resource_type
-        return None
-
     def group_versions(self) -> dict[str, list[str]]:
         """Group name -> served versions, in the order they were added (preferred first)."""
         groups: dict[str, list[str]] = {}
@@ -240,7 +231,6 @@ def crd_resource_types(crd: dict) -> list[ResourceType]:
     """The resource types a (validated) CustomResourceDefinition serves, one per served version."""
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
-    subresources = []
     types = []
     for version in spec.get("versions") or []:
         if not version.get("served", True):
