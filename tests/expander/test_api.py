@@ -83,10 +83,13 @@ def test_env_of_the_wrong_type_is_rejected(client):
 
 def test_import_name_defaults_to_its_path(client):
     request = body("resources:\n- {name: a, type: t.jinja}\n")
-    request["template"]["imports"] = [{"path": "t.jinja", "content": "resources: []\n"}]
+    request["template"]["imports"] = [
+        {"path": "t.jinja", "content": "resources:\n- {name: '{{ env.name }}-x', type: Pod}\n"}
+    ]
     response = client.post("/expand", json=request)
-    assert response.status_code == 200
-    assert response.get_json()["layout"]["resources"][0]["type"] == "t.jinja"
+    assert response.status_code == 200, response.get_json()
+    # Expanded as a template, not passed through as a primitive named like one.
+    assert response.get_json()["config"]["resources"] == [{"name": "a-x", "type": "Pod"}]
 
 
 def test_body_over_the_size_limit_is_413(tmp_path):
