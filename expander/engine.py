@@ -43,10 +43,10 @@ def current_time() -> str:
 class Expander:
     """Expands one request. Not reusable: it keeps the request's caches."""
 
-    def __init__(self, request: ExpansionRequest, limits: Limits, now: str | None = None):
+    def __init__(self, request: ExpansionRequest, limits: Limits):
         self.request = request
         self.limits = limits
-        self.now = now or current_time()
+        self.now = current_time()
         self._by_name: dict[str, Import] = {}
         for item in request.template.imports:
             self._by_name.setdefault(item.name, item)
