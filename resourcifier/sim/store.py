@@ -71,6 +71,12 @@ def _without_volatile(obj: dict) -> dict:
     return trimmed
 
 
+def _crd_group_plural(crd: dict) -> tuple[str, str]:
+    """The group and plural a CustomResourceDefinition serves its objects under."""
+    spec = crd.get("spec") or {}
+    return spec.get("group"), (spec.get("names") or {}).get("plural")
+
+
 def _spec_part(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
@@ -285,8 +291,7 @@ class Store:
         self._changed.notify_all()
 
     def _drop_crd(self, crd: dict) -> None:
-        spec = crd.get("spec") or {}
-        group, plural = spec.get("group"), (spec.get("names") or {}).get("plural")
+        group, plural = _crd_group_plural(crd)
         for key in [k for k in self._objects if (k[0], k[1]) == (group, plural)]:
             self._remove(key)
         self.catalog.remove_group_resource(group, plural)
@@ -424,14 +429,9 @@ class Store:
                 raise errors.StatusError(
                     409, f"{existing.qualified_plural} is a built-in resource", "Conflict")
         if old is not None:
-            self._drop_crd_types(old)
+            self.catalog.remove_group_resource(*_crd_group_plural(old))
         for resource_type in new_types:
             self.catalog.add(resource_type)
-
-    def _drop_crd_types(self, crd: dict) -> None:
-        spec = crd.get("spec") or {}
-        self.catalog.remove_group_resource(spec.get("group"), (spec.get("names") or {}).get(
-            "plural"))
 
     def _require_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
         if not rt.namespaced:
