@@ -15,11 +15,11 @@ import sys
 import threading
 from pathlib import Path
 
-from dmcommon.errors import BadRequest, DMError, PayloadTooLarge, ServiceUnavailable
+from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
 from expander.forkserver import failure, read_frame, write_frame
 from expander.models import Limits
 
-_ERRORS = {400: BadRequest, 413: PayloadTooLarge, 503: ServiceUnavailable}
+_ERRORS = {400: BadRequest, 503: ServiceUnavailable}
 _SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
