@@ -127,14 +127,16 @@ class Store:
     ) -> tuple[list[dict], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         with self._lock:
-            items = [
-                self._as_version(rt, obj)
-                for (group, plural, ns, _), obj in sorted(self._objects.items())
-                if (group, plural) == (rt.group, rt.plural)
-                and (namespace is None or ns == namespace)
+            # Filter before sorting: the store holds every kind, a list wants one.
+            matching = {
+                key: obj
+                for key, obj in self._objects.items()
+                if key[:2] == (rt.group, rt.plural)
+                and (namespace is None or key[2] == namespace)
                 and label_match((obj["metadata"].get("labels")) or {})
                 and field_match(obj)
-            ]
+            }
+            items = [self._as_version(rt, matching[key]) for key in sorted(matching)]
             return items, str(self._version)
 
     def _as_version(self, rt: ResourceType, obj: dict) -> dict:
