@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.support import BIN
+from tests.support import BIN, kubectl
 
 DM = str(BIN / "dm")
 
@@ -44,13 +44,5 @@ def dm_json(service: str, *args: str) -> Any:
 def new_namespace(kubeconfig: Path, prefix: str) -> str:
     """Create a namespace with a unique name in the cluster of `kubeconfig`; return its name."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    manifest = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
-        input=manifest,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    kubectl(kubeconfig, "create", "namespace", name)
     return name
