@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.cli.runner import new_namespace
 from tests.conftest import Stack
-from tests.support import start_service
+from tests.support import ServiceProcess, start_service
+
+
+def start_manager(
+    workdir: Path, expander_url: str, resourcifier_url: str, env: dict[str, str] | None = None
+) -> tuple[ServiceProcess, str]:
+    """Start a manager with its own SQLite under `workdir`; return (process, base URL)."""
+    return start_service(
+        "manager",
+        workdir,
+        [
+            "--expander-url", expander_url,
+            "--resourcifier-url", resourcifier_url,
+            "--data-dir", str(workdir / "data"),
+        ],
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -16,18 +34,8 @@ def stack(tmp_path_factory, simulator, expander_url, resourcifier_url) -> Stack:
     One manager per module instead of one per test keeps these tests fast; they use
     unique deployment names and namespaces instead of an empty manager.
     """
-    workdir = tmp_path_factory.mktemp("manager")
-    process, url = start_service(
-        "manager",
-        workdir,
-        [
-            "--expander-url",
-            expander_url,
-            "--resourcifier-url",
-            resourcifier_url,
-            "--data-dir",
-            str(workdir / "data"),
-        ],
+    process, url = start_manager(
+        tmp_path_factory.mktemp("manager"), expander_url, resourcifier_url
     )
     yield Stack(url, expander_url, resourcifier_url, simulator, {"manager": process})
     process.stop()

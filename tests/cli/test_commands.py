@@ -8,8 +8,9 @@ from pathlib import Path
 import requests
 import yaml
 
+from tests.cli.fixtures import start_manager
 from tests.cli.runner import dm_json, run_dm
-from tests.support import free_port, kubectl, start_service
+from tests.support import free_port, kubectl
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GUESTBOOK = EXAMPLES / "guestbook" / "guestbook.yaml"
@@ -258,18 +259,8 @@ def test_unreachable_manager_says_how_to_start_it():
 
 
 def test_token_is_sent_and_a_missing_one_is_reported(stack, tmp_path):
-    process, url = start_service(
-        "manager",
-        tmp_path,
-        [
-            "--expander-url",
-            stack.expander,
-            "--resourcifier-url",
-            stack.resourcifier,
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        env={"DM_API_TOKEN": "s3cret"},
+    process, url = start_manager(
+        tmp_path, stack.expander, stack.resourcifier, env={"DM_API_TOKEN": "s3cret"}
     )
     try:
         refused = run_dm(url, "list", check=False)
