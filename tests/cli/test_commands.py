@@ -153,12 +153,15 @@ def test_types_and_instances_list_the_templates_in_use(stack, namespace):
         for item in dm_json(stack.manager, "instances", "replicated_service.py")
         if item["deployment"] == namespace
     ]
-    assert sorted(item["name"] for item in instances) == [
-        "frontend",
-        "redis-follower",
-        "redis-leader",
+    latest = dm_json(stack.manager, "get", namespace)["latestManifest"]
+    assert sorted((item["name"], item["path"]) for item in instances) == [
+        ("frontend", "$.resources[0]"),
+        ("redis-follower", "$.resources[2]"),
+        ("redis-leader", "$.resources[1]"),
     ]
-    assert {item["deployment"] for item in instances} == {namespace}
+    assert {(item["type"], item["manifest"]) for item in instances} == {
+        ("replicated_service.py", latest)
+    }
     table = run_dm(stack.manager, "instances", "replicated_service.py").stdout.splitlines()
     assert table[0].split() == ["NAME", "TYPE", "DEPLOYMENT", "MANIFEST", "PATH"]
 
