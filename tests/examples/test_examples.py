@@ -76,11 +76,16 @@ def test_guestbook_delete_removes_every_object(stack, namespace):
         "--namespace",
         namespace,
     )
+    def objects() -> list[str]:
+        found = kubectl(
+            stack.simulator.kubeconfig, "-n", namespace, "get", "deployments,services", "-o", "json"
+        )
+        return sorted(item["metadata"]["name"] for item in json.loads(found.stdout)["items"])
+
+    parts = ["frontend", "redis-follower", "redis-leader"]
+    assert objects() == sorted(parts * 2)
     run_dm(stack.manager, "delete", "guestbook")
-    left = kubectl(
-        stack.simulator.kubeconfig, "-n", namespace, "get", "deployments,services", "-o", "json"
-    )
-    assert json.loads(left.stdout)["items"] == []
+    assert objects() == []
 
 
 def test_service_endpoint_fills_the_config_map_from_the_live_service(stack, namespace):
