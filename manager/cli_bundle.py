@@ -129,12 +129,12 @@ def _import_entries(document: Any, file: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def is_configuration(file: Path, content: str) -> bool:
-    """True when `content` is a configuration (a YAML mapping with `resources:`)."""
+def _configuration(file: Path, content: str) -> dict[str, Any] | None:
+    """`content` parsed when it is a configuration (a YAML mapping with `resources:`)."""
     if file.suffix in TEMPLATE_SUFFIXES:
-        return False
+        return None
     document = _load_yaml(file, content)
-    return isinstance(document, dict) and "resources" in document
+    return document if isinstance(document, dict) and "resources" in document else None
 
 
 def load_template(
@@ -152,13 +152,14 @@ def load_template(
     content = _read(file, "the file to deploy")
     name = name or default_name(file)
     collector = _Collector()
-    if is_configuration(file, content):
+    configuration = _configuration(file, content)
+    if configuration is not None:
         if properties:
             raise BundleError(
                 "--properties applies only when FILE is a single template, "
                 f"but {file} is a configuration"
             )
-        for import_name, import_path in _import_entries(_load_yaml(file, content), file):
+        for import_name, import_path in _import_entries(configuration, file):
             collector.add(import_name, import_path, file.parent / import_path, file)
     else:
         if file.suffix not in TEMPLATE_SUFFIXES:
