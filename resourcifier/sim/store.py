@@ -10,6 +10,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import takewhile
 from typing import Callable, Iterator
 
 from . import errors
@@ -477,6 +478,12 @@ class Store:
                     410, f"too old resource version: {last} ({oldest - 1})", "Expired")
             return self._events_after(rt, namespace, label_match, field_match, last, [], timeout)
 
+    def _events_since(self, last: int) -> list[Event]:
+        """Events newer than `last`, oldest first. They sit at the end of the history, so this
+        walks back only over them rather than over the whole history, under the lock."""
+        newer = takewhile(lambda event: event.resource_version > last, reversed(self._events))
+        return list(newer)[::-1]
+
     def _events_after(self, rt: ResourceType, namespace: str | None,
                       label_match: Callable[[dict], bool], field_match: Callable[[dict], bool],
                       last: int, initial: list[dict], timeout: float) -> Iterator[dict | None]:
@@ -493,10 +500,10 @@ class Store:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                pending = [e for e in self._events if e.resource_version > last]
+                pending = self._events_since(last)
                 if not pending:
                     self._changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
-                    pending = [e for e in self._events if e.resource_version > last]
+                    pending = self._events_since(last)
             if not pending:
                 yield None
                 continue
