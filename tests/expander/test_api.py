@@ -2,6 +2,7 @@
 
 import requests
 
+from expander.app import create_app
 from tests.expander.conftest import body
 
 
@@ -96,9 +97,7 @@ def test_import_name_defaults_to_its_path(client):
     assert response.get_json()["config"]["resources"] == [{"name": "a-x", "type": "Pod"}]
 
 
-def test_body_over_the_size_limit_is_413(tmp_path):
-    from expander.app import create_app
-
+def test_body_over_the_size_limit_is_413():
     client = create_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
     response = client.post("/expand", json=body("resources: []\n" + "#" * 2000))
     assert response.status_code == 413
