@@ -37,14 +37,16 @@ def api_versions(server_address: str) -> dict:
     }
 
 
+def _group(group: str, versions: list[str]) -> dict:
+    """One named group and its versions, the first preferred."""
+    entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": entries, "preferredVersion": entries[0]}
+
+
 def api_group_list(catalog: Catalog) -> dict:
     """GET /apis."""
-    groups = []
-    for group, versions in catalog.group_versions().items():
-        if not group:
-            continue
-        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
+    groups = [_group(group, versions)
+              for group, versions in catalog.group_versions().items() if group]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
@@ -53,9 +55,7 @@ def api_group(catalog: Catalog, group: str) -> dict | None:
     versions = catalog.group_versions().get(group)
     if not versions or not group:
         return None
-    entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": entries,
-            "preferredVersion": entries[0]}
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)}
 
 
 def api_resource_list(catalog: Catalog, group: str, version: str) -> dict | None:
