@@ -90,7 +90,16 @@ def test_update_then_rollback_restores_the_first_manifest(stack, namespace, tmp_
     result = run_dm(stack.manager, "rollback", namespace, first[0])
     assert "Status:    Deployed" in result.stdout
     assert live(stack, namespace, "deployment", "frontend")["spec"]["replicas"] == 3
-    assert len(dm_json(stack.manager, "manifests", namespace)) == 3
+    manifests = dm_json(stack.manager, "manifests", namespace)
+    assert len(manifests) == 3
+    table = run_dm(stack.manager, "manifests", namespace).stdout.splitlines()
+    assert [line.rstrip() for line in table] == ["MANIFEST", *manifests]
+    view = run_dm(stack.manager, "-o", "table", "manifest", namespace, manifests[1]).stdout
+    assert view.splitlines()[:3] == [
+        f"Deployment: {namespace}",
+        f"Manifest:   {manifests[1]}",
+        f"Created:    {latest['createdAt']}",
+    ]
 
 
 def test_delete_removes_the_objects_and_the_deployment(stack, namespace):
@@ -148,6 +157,9 @@ def test_expand_prints_the_expansion_and_stores_nothing(stack):
 def test_types_and_instances_list_the_templates_in_use(stack, namespace):
     run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "--namespace", namespace)
     assert "replicated_service.py" in dm_json(stack.manager, "types")
+    types_table = run_dm(stack.manager, "types").stdout.splitlines()
+    assert types_table[0] == "TYPE"
+    assert "replicated_service.py" in types_table[1:]
     instances = [
         item
         for item in dm_json(stack.manager, "instances", "replicated_service.py")
