@@ -9,8 +9,9 @@ when they leave the deployment `Failed`.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -31,6 +32,11 @@ class _Context:
 
     def format(self, default: str = "table") -> str:
         return self.output or default
+
+    def show(self, data: Any, as_table: Callable[[Any], str], default: str = "table") -> None:
+        """Print `data` through `as_table` when the format is table, else as YAML or JSON."""
+        output = self.format(default)
+        click.echo(as_table(data) if output == "table" else out.to_text(data, output))
 
 
 pass_context = click.make_pass_decorator(_Context)
@@ -175,13 +181,7 @@ def delete(ctx: _Context, name: str, keep_resources: bool) -> None:
 @pass_context
 def list_deployments(ctx: _Context) -> None:
     """List the deployments."""
-    deployments = ctx.client.list_deployments()
-    output = ctx.format()
-    click.echo(
-        out.deployments_table(deployments)
-        if output == "table"
-        else out.to_text(deployments, output)
-    )
+    ctx.show(ctx.client.list_deployments(), out.deployments_table)
 
 
 @main.command()
@@ -201,11 +201,7 @@ def get(ctx: _Context, name: str) -> None:
 @pass_context
 def manifests(ctx: _Context, name: str) -> None:
     """List the manifests of deployment NAME, oldest first."""
-    names = ctx.client.list_manifests(name)
-    output = ctx.format()
-    click.echo(
-        out.names_table("MANIFEST", names) if output == "table" else out.to_text(names, output)
-    )
+    ctx.show(ctx.client.list_manifests(name), partial(out.names_table, "MANIFEST"))
 
 
 @main.command()
@@ -219,9 +215,7 @@ def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
         manifest = ctx.client.get_deployment(name).get("latestManifest")
         if not manifest:
             raise click.ClickException(f"deployment {name} has no manifest")
-    document = ctx.client.get_manifest(name, manifest)
-    output = ctx.format("yaml")
-    click.echo(out.manifest_view(document) if output == "table" else out.to_text(document, output))
+    ctx.show(ctx.client.get_manifest(name, manifest), out.manifest_view, "yaml")
 
 
 @main.command()
@@ -233,11 +227,7 @@ def expand(
 ) -> None:
     """Expand FILE without deploying it; YAML unless -o says otherwise."""
     template = load_template(file, name, namespace, parse_properties(properties))
-    expansion = ctx.client.expand(template.to_dict())
-    output = ctx.format("yaml")
-    click.echo(
-        out.expansion_table(expansion) if output == "table" else out.to_text(expansion, output)
-    )
+    ctx.show(ctx.client.expand(template.to_dict()), out.expansion_table, "yaml")
 
 
 @main.command()
@@ -255,9 +245,7 @@ def rollback(ctx: _Context, name: str, manifest: str) -> None:
 @pass_context
 def types(ctx: _Context) -> None:
     """List the types used by current deployments."""
-    names = ctx.client.list_types()
-    output = ctx.format()
-    click.echo(out.names_table("TYPE", names) if output == "table" else out.to_text(names, output))
+    ctx.show(ctx.client.list_types(), partial(out.names_table, "TYPE"))
 
 
 @main.command()
@@ -266,9 +254,7 @@ def types(ctx: _Context) -> None:
 @pass_context
 def instances(ctx: _Context, type_name: str) -> None:
     """List where TYPE is used (`all` for every type)."""
-    found = ctx.client.list_instances(type_name)
-    output = ctx.format()
-    click.echo(out.instances_table(found) if output == "table" else out.to_text(found, output))
+    ctx.show(ctx.client.list_instances(type_name), out.instances_table)
 
 
 main.add_command(up)
