@@ -1,14 +1,17 @@
-"""Fixtures the CLI, examples and deploy tests share; their conftest.py files import them."""
+"""Fixtures and helpers the CLI, examples and deploy tests share; conftest.py files import them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cli.runner import new_namespace
 from tests.conftest import Stack
 from tests.support import ServiceProcess, start_service
+
+GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
 
 
 def start_manager(
@@ -25,6 +28,17 @@ def start_manager(
         ],
         env=env,
     )
+
+
+def write_guestbook_copy(folder: Path, frontend_replicas: int) -> Path:
+    """The guestbook with another frontend replica count, beside copies of its template."""
+    for name in ("replicated_service.py", "replicated_service.py.schema"):
+        (folder / name).write_text((GUESTBOOK.parent / name).read_text())
+    config = yaml.safe_load(GUESTBOOK.read_text())
+    config["resources"][0]["properties"]["replicas"] = frontend_replicas
+    path = folder / "guestbook.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 @pytest.fixture(scope="module")

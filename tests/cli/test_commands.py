@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.cli.fixtures import start_manager
+from tests.cli.fixtures import start_manager, write_guestbook_copy
 from tests.cli.runner import dm_json, run_dm
 from tests.support import free_port, kubectl
 
@@ -28,17 +28,6 @@ def live(stack, namespace: str, kind: str, name: str) -> dict | None:
         stack.simulator.kubeconfig, "-n", namespace, "get", kind, name, "-o", "json", check=False
     )
     return json.loads(result.stdout) if result.returncode == 0 else None
-
-
-def write_guestbook_copy(folder: Path, frontend_replicas: int) -> Path:
-    """The guestbook with another frontend replica count, beside copies of its template."""
-    for name in ("replicated_service.py", "replicated_service.py.schema"):
-        (folder / name).write_text((EXAMPLES / "guestbook" / name).read_text())
-    config = yaml.safe_load(GUESTBOOK.read_text())
-    config["resources"][0]["properties"]["replicas"] = frontend_replicas
-    path = folder / "guestbook.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def test_deploy_prints_the_deployment_and_each_resource_state(stack, namespace):

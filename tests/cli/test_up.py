@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.fixtures import write_guestbook_copy
 from tests.cli.runner import DM, dm_json, new_namespace, run_dm
 from tests.support import free_port, kubectl, wait_until
 
@@ -107,14 +108,8 @@ def test_a_user_deploys_updates_rolls_back_and_deletes_on_the_simulator(up, tmp_
     run_dm(up.manager, "deploy", str(GUESTBOOK))
     assert kubectl(kubeconfig, "get", "deployment", "frontend").returncode == 0
 
-    scaled = tmp_path / "app"
-    scaled.mkdir()
-    for name in ("replicated_service.py", "replicated_service.py.schema"):
-        (scaled / name).write_text((GUESTBOOK.parent / name).read_text())
-    (scaled / "guestbook.yaml").write_text(
-        GUESTBOOK.read_text().replace("replicas: 3", "replicas: 1")
-    )
-    run_dm(up.manager, "update", str(scaled / "guestbook.yaml"), "--name", "guestbook")
+    scaled = write_guestbook_copy(tmp_path, frontend_replicas=1)
+    run_dm(up.manager, "update", str(scaled), "--name", "guestbook")
     replicas = kubectl(
         kubeconfig, "get", "deployment", "frontend", "-o", "jsonpath={.spec.replicas}"
     )
