@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmcommon.errors import BadRequest
-from resourcifier.backend import Backend, ResourceResult
+from resourcifier.backend import Backend, ResourceResult, group_of
 
 
 @dataclass
@@ -97,9 +97,9 @@ def object_key(obj: dict[str, Any], namespace: str) -> tuple[str, str, str, str]
 
     The version is left out on purpose: apps/v1 and apps/v1beta1 name the same object.
     """
-    group = obj["apiVersion"].rpartition("/")[0]
     metadata = obj["metadata"]
-    return group, obj["kind"], metadata.get("namespace") or namespace, metadata["name"]
+    namespace = metadata.get("namespace") or namespace
+    return group_of(obj["apiVersion"]), obj["kind"], namespace, metadata["name"]
 
 
 def describe(obj: dict[str, Any], namespace: str) -> str:

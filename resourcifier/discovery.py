@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dmcommon.errors import BadGateway
+from resourcifier.backend import group_of
 from resourcifier.kubectl import Kubectl
 
 # Kinds change rarely and a miss always looks again (a CRD may have just been
@@ -23,11 +24,6 @@ class KindInfo:
     kind: str
     resource: str
     namespaced: bool
-
-
-def group_of(api_version: str) -> str:
-    """`apps/v1` -> `apps`; `v1` (the core group) -> ``."""
-    return api_version.rpartition("/")[0]
 
 
 class Discovery:

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Collection
 
+from resourcifier.backend import group_of
+
 UNSUPPORTED = "not supported by the docker backend"
 
 API_VERSIONS = {
@@ -93,7 +95,7 @@ def canonical_kind(name: str) -> str | None:
     base, _, group = name.lower().partition(".")
     kind = next((kind for kind in API_VERSIONS if kind.lower() == base), None)
     kind = kind or _KIND_ALIASES.get(base)
-    if kind is None or (group and group != API_VERSIONS[kind].rpartition("/")[0]):
+    if kind is None or (group and group != group_of(API_VERSIONS[kind])):
         return None
     return kind
 

@@ -16,8 +16,8 @@ import json
 from typing import Any, Iterable, Mapping
 
 from dmcommon.errors import BadGateway, NotFound, ServiceUnavailable
-from resourcifier.backend import CREATED, DELETED, FAILED, Backend, ResourceResult
-from resourcifier.discovery import Discovery, group_of
+from resourcifier.backend import CREATED, DELETED, FAILED, Backend, ResourceResult, group_of
+from resourcifier.discovery import Discovery
 from resourcifier.kubectl import Kubectl, Outcome
 
 FIELD_MANAGER = "deployment-manager"
