@@ -138,9 +138,18 @@ class Action:
             return self._finish(deployment, manifest, errors, stopped)
 
     def manifests(self, deployment: str) -> list[Manifest]:
-        """Every manifest of the deployment, newest first."""
-        names = self.repository.list_manifest_names(deployment)
-        return [self.repository.get_manifest(deployment, name) for name in reversed(names)]
+        """The manifests that may account for objects on the cluster, newest first.
+
+        The list ends with the newest settled manifest: what manifests before it applied
+        is either one of its objects or deleted, so an update reads one or two manifests
+        however long the history.
+        """
+        found = []
+        for name in reversed(self.repository.list_manifest_names(deployment)):
+            found.append(self.repository.get_manifest(deployment, name))
+            if found[-1].expanded_config.get("settled"):
+                break
+        return found
 
     def _apply(self, manifest: Manifest, plan: Plan) -> tuple[list[str], DMError | None]:
         """Apply level by level; return the error lines, and the downstream error that
@@ -285,7 +294,8 @@ class Action:
         name), not by resource name. The newest manifest that applied or deleted an
         object decides: one a later manifest deleted is left alone, one a later manifest
         did not get to apply (`Aborted`) is still deleted. Looking past the latest
-        manifest finds objects that a failed or interrupted operation left behind. Each
+        manifest (down to a settled one) finds objects that a failed or interrupted
+        operation left behind. Each
         manifest's resources go in reverse dependency order and its states are saved.
         Returns error lines and the downstream error that stopped the work, if any;
         `fallback` is the namespace of manifests that do not record one.
@@ -323,6 +333,10 @@ class Action:
         errors: list[str],
         stopped: DMError | None,
     ) -> Deployment:
+        if not errors and stopped is None:
+            # Every resource was applied and every object earlier manifests left that
+            # this one lacks was deleted: clean-ups need not look past this manifest.
+            manifest.expanded_config["settled"] = True
         self.repository.save_manifest(manifest)
         if errors or stopped is not None:
             deployment.state = State(FAILED, errors or [stopped.message])

@@ -511,6 +511,35 @@ def test_an_object_aborted_by_the_latest_manifest_is_still_deleted(client, fakes
     assert fakes.resourcifier.names("ConfigMap") == fakes.resourcifier.names("Service") == set()
 
 
+def test_an_update_reads_earlier_manifests_only_down_to_the_newest_settled_one(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    for name in ("b", "c", "d"):
+        client.put("/deployments/app", json=template("app", config_map(name)))
+    assert latest_manifest(client, "app")["expandedConfig"]["settled"] is True
+    repository = fakes.repository
+    read = []
+    original = repository.get_manifest
+    repository.get_manifest = lambda deployment, name: (
+        read.append(name) or original(deployment, name)
+    )
+    before = client.get("/deployments/app").get_json()["latestManifest"]
+    client.put("/deployments/app", json=template("app", config_map("e")))
+    assert read == [before]
+    assert fakes.resourcifier.names("ConfigMap") == {"e"}
+
+
+def test_an_update_looks_past_a_stopped_one_for_objects_it_left_behind(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    fakes.resourcifier.down = True
+    assert client.put("/deployments/app", json=template("app", config_map("b"))).status_code == 502
+    assert "settled" not in latest_manifest(client, "app")["expandedConfig"]
+    fakes.resourcifier.down = False
+    response = client.put("/deployments/app", json=template("app", config_map("c")))
+    assert response.get_json()["state"] == {"status": "Deployed", "errors": []}
+    assert fakes.resourcifier.names("ConfigMap") == {"c"}
+    assert fakes.resourcifier.deleted == [["a"]]
+
+
 def test_an_object_pruned_earlier_is_not_deleted_again(client, fakes):
     deploy(client, template("app", config_map("a")))
     client.put("/deployments/app", json=template("app", config_map("b")))
