@@ -88,8 +88,8 @@ class _Collector:
         self.files[f"{name}.schema"] = ImportFile(
             name=f"{name}.schema", path=f"{path}.schema", content=content
         )
-        for entry in _import_entries(_load_yaml(schema, content), schema):
-            self.add(entry[0], entry[1], schema.parent / entry[1], schema)
+        for import_name, import_path in _import_entries(_load_yaml(schema, content), schema):
+            self.add(import_name, import_path, schema.parent / import_path, schema)
 
 
 def _read(file: Path, why: str) -> str:
