@@ -54,7 +54,7 @@ from resourcifier.docker_spec import (
     SpecError,
     canonical_kind,
     check_object,
-    object_key,
+    identify,
     parse_cpu,
     parse_memory,
     selector_matches,
@@ -132,7 +132,7 @@ class DockerBackend(Backend):
         namespaces_in_batch: set[str] = set()
 
         def apply_one(obj: dict[str, Any]) -> ResourceResult:
-            key = object_key(obj, default_namespace)
+            key = identify(obj, default_namespace)
             check_object(obj)
             if key.kind != "Namespace" and key.namespace not in namespaces_in_batch:
                 self._require_namespace(key.namespace)
@@ -158,7 +158,7 @@ class DockerBackend(Backend):
             # Applying a kind the backend does not run always fails: nothing to delete.
             if obj.get("kind") not in API_VERSIONS:
                 return ResourceResult(DELETED)
-            key = object_key(obj, default_namespace)
+            key = identify(obj, default_namespace)
             if not dry_run:
                 self._delete_one(key)
             return ResourceResult(DELETED)

@@ -113,8 +113,14 @@ class ObjectKey:
         return f"{self.kind} {scope}{self.name}"
 
 
-def object_key(obj: Any, default_namespace: str) -> ObjectKey:
-    """Check the object's identity fields; raise SpecError when they are unusable."""
+def identify(obj: Any, default_namespace: str) -> ObjectKey:
+    """The object's key on the engine, after checking that the backend can run its kind
+    and that its metadata is usable; raise SpecError otherwise.
+
+    Not the REST layer's duplicate key (configuration.object_key): that one keeps the API
+    group and runs before any backend, this one also validates and puts Namespaces in no
+    namespace.
+    """
     if not isinstance(obj, dict):
         raise SpecError("a resource's properties must be an object")
     kind = obj.get("kind")

@@ -8,7 +8,7 @@ from resourcifier.docker_spec import (
     SpecError,
     canonical_kind,
     check_object,
-    object_key,
+    identify,
     parse_cpu,
     parse_memory,
     selector_matches,
@@ -32,9 +32,9 @@ def test_kinds_are_named_as_kubectl_names_them(name, kind):
 
 def test_namespace_comes_from_the_object_then_the_request():
     obj = _pod()
-    assert object_key(obj, "shop").namespace == "shop"
+    assert identify(obj, "shop").namespace == "shop"
     obj["metadata"]["namespace"] = "other"
-    assert object_key(obj, "shop").namespace == "other"
+    assert identify(obj, "shop").namespace == "other"
 
 
 @pytest.mark.parametrize("obj, message", [
@@ -48,7 +48,7 @@ def test_namespace_comes_from_the_object_then_the_request():
 ])
 def test_identity_problems_are_named(obj, message):
     with pytest.raises(SpecError, match=message):
-        object_key(obj, "default")
+        identify(obj, "default")
 
 
 @pytest.mark.parametrize("spec, path", [
