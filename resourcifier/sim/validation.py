@@ -89,7 +89,7 @@ def label_causes(path: str, labels: object) -> Causes:
             causes.append(invalid_value(path, key, "name part must consist of alphanumeric "
                                         "characters, '-', '_' or '.', at most 63 characters"))
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append(invalid_value(f"{path}", value, "a valid label must be an empty string "
+            causes.append(invalid_value(path, value, "a valid label must be an empty string "
                                         "or consist of alphanumeric characters, '-', '_' or '.' "
                                         "(at most 63 characters)"))
     return causes
@@ -106,6 +106,12 @@ def metadata_causes(resource_type: ResourceType, metadata: dict) -> Causes:
         causes.append(invalid_value("metadata.annotations", annotations,
                                     "must be a map of strings"))
     return causes
+
+
+def _port_causes(path: str, number: object) -> Causes:
+    if isinstance(number, int) and 0 < number < 65536:
+        return []
+    return [invalid_value(path, number, "must be between 1 and 65535, inclusive")]
 
 
 def _containers_causes(path: str, pod_spec: object) -> Causes:
@@ -133,9 +139,7 @@ def _containers_causes(path: str, pod_spec: object) -> Causes:
             causes.append(required(f"{where}.image"))
         for port_index, port in enumerate(container.get("ports") or []):
             number = port.get("containerPort") if isinstance(port, dict) else None
-            if not isinstance(number, int) or not 0 < number < 65536:
-                causes.append(invalid_value(f"{where}.ports[{port_index}].containerPort",
-                                            number, "must be between 1 and 65535, inclusive"))
+            causes += _port_causes(f"{where}.ports[{port_index}].containerPort", number)
     return causes
 
 
@@ -202,9 +206,8 @@ def _service_causes(spec: dict) -> Causes:
         number = port.get("port")
         if number is None:
             causes.append(required(f"{where}.port"))
-        elif not isinstance(number, int) or not 0 < number < 65536:
-            causes.append(invalid_value(f"{where}.port", number,
-                                        "must be between 1 and 65535, inclusive"))
+        else:
+            causes += _port_causes(f"{where}.port", number)
         if len(ports) > 1 and not port.get("name"):
             causes.append(required(f"{where}.name"))
     return causes
@@ -250,10 +253,7 @@ def _crd_causes(obj: dict) -> Causes:
     if not isinstance(spec, dict):
         return [required("spec")]
     names = spec.get("names") or {}
-    causes: Causes = []
-    for key in ("group",):
-        if not spec.get(key):
-            causes.append(required(f"spec.{key}"))
+    causes: Causes = [] if spec.get("group") else [required("spec.group")]
     for key in ("plural", "kind"):
         if not names.get(key):
             causes.append(required(f"spec.names.{key}"))
