@@ -262,6 +262,17 @@ INVALID = {
         "spec: {ports: [{targetPort: 80}]}\n",
         "spec.ports[0].port: Required value",
     ),
+    "service port out of range": (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: far}\n"
+        "spec: {ports: [{port: 70000}]}\n",
+        "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+    ),
+    "container port out of range": (
+        DEPLOYMENT.format(replicas=1, image="nginx").replace(
+            "containerPort: 80", "containerPort: 0"),
+        "spec.template.spec.containers[0].ports[0].containerPort: Invalid value: 0: must be "
+        "between 1 and 65535, inclusive",
+    ),
 }
 
 
