@@ -13,6 +13,8 @@ from tests.support import kubectl, start_simulator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
+# The ports the design gives each Service, written out so a changed default shows.
+DESIGN_PORTS = {"manager-service": 8080, "expander-service": 8081, "resourcifier-service": 8082}
 
 __all__ = ["stack"]
 

@@ -8,9 +8,7 @@ import pytest
 import yaml
 
 from manager.discovery import DEFAULT_PORTS, discover_service_url
-from tests.deploy.conftest import DEPLOY
-
-PORTS = {"manager-service": 8080, "expander-service": 8081, "resourcifier-service": 8082}
+from tests.deploy.conftest import DEPLOY, DESIGN_PORTS
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +37,11 @@ def flag(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
 
-@pytest.mark.parametrize("name", sorted(PORTS))
+@pytest.mark.parametrize("name", sorted(DESIGN_PORTS))
 def test_each_service_listens_on_its_design_port_on_all_interfaces(compose, name):
     command = compose["services"][name]["command"]
     assert command[0] == "dm-" + name.removesuffix("-service")
-    assert flag(command, "--port") == str(PORTS[name])
+    assert flag(command, "--port") == str(DESIGN_PORTS[name])
     assert flag(command, "--host") == "0.0.0.0"
 
 
@@ -54,7 +52,7 @@ def test_manager_finds_the_services_by_name_on_the_compose_network(compose, name
     # Unset by default, so discovery runs; set only to pick the docker-backend profile.
     assert env["DM_RESOURCIFIER_URL"] == "${DM_RESOURCIFIER_URL:-}"
     url = discover_service_url(name, None, DEFAULT_PORTS[name], {}, ComposeDns(compose))
-    assert url == f"http://{name}:{PORTS[name]}"
+    assert url == f"http://{name}:{DESIGN_PORTS[name]}"
 
 
 def test_manager_is_published_and_waits_for_the_others(compose):
@@ -84,7 +82,7 @@ def test_resourcifier_reads_the_users_kubeconfig_read_only(compose):
 
 
 def test_all_services_run_the_one_image_built_from_the_dockerfile(compose):
-    for name in PORTS:
+    for name in DESIGN_PORTS:
         service = compose["services"][name]
         assert service["image"] == "deployment-manager:0.1.0"
         assert service["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
@@ -94,7 +92,7 @@ def test_all_services_run_the_one_image_built_from_the_dockerfile(compose):
 def test_postgres_is_an_optional_profile(compose):
     postgres = compose["services"]["postgres"]
     assert postgres["profiles"] == ["postgres"]
-    assert all("profiles" not in compose["services"][name] for name in PORTS)
+    assert all("profiles" not in compose["services"][name] for name in DESIGN_PORTS)
 
 
 def test_dockerfile_installs_kubectl_and_runs_as_a_non_root_user():

@@ -11,11 +11,10 @@ import requests
 
 from manager.discovery import DEFAULT_PORTS, discover_service_url
 from tests.cli.runner import dm_json
-from tests.deploy.conftest import KUBERNETES, find
+from tests.deploy.conftest import DESIGN_PORTS, KUBERNETES, find
 from tests.support import kubectl
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-SERVICES = {"manager-service": 8080, "expander-service": 8081, "resourcifier-service": 8082}
 DEPLOYMENTS = {
     "manager-service": "manager",
     "expander-service": "expander",
@@ -92,12 +91,12 @@ def test_apply_stores_every_object(deployed, manifests):
         assert stored["metadata"]["uid"]
 
 
-@pytest.mark.parametrize("service_name", sorted(SERVICES))
+@pytest.mark.parametrize("service_name", sorted(DESIGN_PORTS))
 def test_service_exposes_its_deployment_on_the_design_port(deployed, service_name):
     service = live(deployed, "service", service_name)
     deployment = live(deployed, "deployment", DEPLOYMENTS[service_name])
     (port,) = service["spec"]["ports"]
-    assert port["port"] == SERVICES[service_name]
+    assert port["port"] == DESIGN_PORTS[service_name]
     # Port name "http" gives the SRV record _http._tcp.<service> that discovery reads.
     assert port["name"] == "http"
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -105,9 +104,9 @@ def test_service_exposes_its_deployment_on_the_design_port(deployed, service_nam
     (container,) = containers_of(deployment)
     (container_port,) = container["ports"]
     assert container_port["name"] == port["targetPort"]
-    assert container_port["containerPort"] == SERVICES[service_name]
+    assert container_port["containerPort"] == DESIGN_PORTS[service_name]
     command = container["command"]
-    assert command[command.index("--port") + 1] == str(SERVICES[service_name])
+    assert command[command.index("--port") + 1] == str(DESIGN_PORTS[service_name])
     assert command[command.index("--host") + 1] == "0.0.0.0"
 
 
@@ -121,8 +120,8 @@ def test_manager_discovers_the_services_from_kubernetes_variables(deployed, serv
         f"{prefix}_SERVICE_PORT": str(service["spec"]["ports"][0]["port"]),
     }
     url = discover_service_url(service_name, None, DEFAULT_PORTS[service_name], environ)
-    assert url == f"http://{service['spec']['clusterIP']}:{SERVICES[service_name]}"
-    assert DEFAULT_PORTS[service_name] == SERVICES[service_name]
+    assert url == f"http://{service['spec']['clusterIP']}:{DESIGN_PORTS[service_name]}"
+    assert DEFAULT_PORTS[service_name] == DESIGN_PORTS[service_name]
 
 
 def test_manager_is_not_told_the_service_urls(manifests):
