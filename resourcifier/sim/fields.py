@@ -113,11 +113,10 @@ def _unknown_in(value: object, schema: Schema, path: str) -> list[UnknownField]:
 def unknown_fields(resource_type: ResourceType, obj: dict) -> list[UnknownField]:
     """The fields of `obj` its kind does not have (custom resources: metadata only)."""
     if resource_type.fields is None:
-        schema: Schema = {key: None for key in obj}
-        schema["metadata"] = METADATA
+        schema: Schema = dict.fromkeys(obj)
     else:
         schema = dict.fromkeys(COMMON_TOP_LEVEL | resource_type.fields)
-        schema["metadata"] = METADATA
         if resource_type.kind in SPECS:
             schema["spec"] = SPECS[resource_type.kind]
+    schema["metadata"] = METADATA
     return _unknown_in(obj, schema, "")
