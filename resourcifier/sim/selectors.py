@@ -79,7 +79,7 @@ def parse_label_selector(text: str | None) -> Callable[[dict], bool]:
     return lambda labels: all(r.matches(labels or {}) for r in requirements)
 
 
-FIELD_PATHS = {"metadata.name": ("name",), "metadata.namespace": ("namespace",)}
+FIELD_PATHS = {"metadata.name": "name", "metadata.namespace": "namespace"}
 
 
 def parse_field_selector(text: str | None) -> Callable[[dict], bool]:
@@ -97,7 +97,7 @@ def parse_field_selector(text: str | None) -> Callable[[dict], bool]:
                 f'field label not supported: "{path}" (the simulator knows metadata.name and '
                 "metadata.namespace)"
             )
-        checks.append((FIELD_PATHS[path][0], operator != "!=", value))
+        checks.append((FIELD_PATHS[path], operator != "!=", value))
 
     def predicate(obj: dict) -> bool:
         metadata = obj.get("metadata") or {}
