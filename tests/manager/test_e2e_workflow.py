@@ -160,8 +160,7 @@ def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace, app
     )
     assert response.status_code == 200, response.text
     assert response.json()["state"]["status"] == "Deployed"
-    assert names(dm, "configmaps", namespace) >= {"b", "c"}
-    assert "a" not in names(dm, "configmaps", namespace)
+    assert names(dm, "configmaps", namespace) == {"b", "c"}
     assert live(dm, "configmap", namespace, "b")["data"] == {"v": "2"}
 
 
