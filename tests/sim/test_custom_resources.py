@@ -42,14 +42,18 @@ def test_a_new_crd_serves_its_kind_even_with_a_warm_discovery_cache(sim, namespa
 
 
 def test_deleting_the_crd_removes_its_objects_and_its_kind(sim, namespace):
-    sim.kubectl("apply", "-f", "-", stdin=CRD.replace("widgets", "gadgets").replace(
-        "widget", "gadget").replace("Widget", "Gadget").replace("wd]", "gd]"))
-    sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=WIDGET.replace("Widget", "Gadget"))
-    sim.kubectl("delete", "crd", "gadgets.example.com")
-    resources = sim.api("GET", "/apis/example.com/v1").json()["resources"]
-    assert "gadgets" not in [r["name"] for r in resources]
-    response = sim.api("GET", f"/apis/example.com/v1/namespaces/{namespace}/gadgets/sprocket")
-    assert response.status_code == 404
+    # A group of its own, so the outcome does not depend on which other tests ran first.
+    crd = CRD.replace("example.com", "example.org").replace("widgets", "gadgets").replace(
+        "widget", "gadget").replace("Widget", "Gadget").replace("wd]", "gd]")
+    gadget = WIDGET.replace("example.com", "example.org").replace("Widget", "Gadget")
+    sim.kubectl("apply", "-f", "-", stdin=crd)
+    sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=gadget)
+    gadget_path = f"/apis/example.org/v1/namespaces/{namespace}/gadgets/sprocket"
+    assert sim.api("GET", gadget_path).status_code == 200
+    sim.kubectl("delete", "crd", "gadgets.example.org")
+    assert sim.api("GET", "/apis/example.org/v1").status_code == 404
+    assert "example.org" not in [g["name"] for g in sim.api("GET", "/apis").json()["groups"]]
+    assert sim.api("GET", gadget_path).status_code == 404
 
 
 def test_an_invalid_crd_is_rejected_and_serves_nothing(sim):
