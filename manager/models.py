@@ -1,4 +1,4 @@
-"""The manager's plain data: deployments, manifests, resources, type instances.
+"""The manager's plain data: deployments, manifests, type instances.
 
 Python names are snake_case; `to_dict`/`from_dict` speak the camelCase wire format of
 docs/api.md. Timestamps are RFC 3339 UTC strings.
@@ -88,32 +88,6 @@ class State:
 
 
 @dataclass
-class Resource:
-    """One primitive resource of an expanded configuration, with its state once applied."""
-
-    name: str
-    type: str
-    properties: dict[str, Any] = field(default_factory=dict)
-    state: State | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "type": self.type, "properties": self.properties}
-        if self.state is not None:
-            data["state"] = self.state.to_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Resource:
-        state = data.get("state")
-        return cls(
-            name=data["name"],
-            type=data["type"],
-            properties=data.get("properties") or {},
-            state=State.from_dict(state) if state else None,
-        )
-
-
-@dataclass
 class Manifest:
     """One version of a deployment: its input, expanded config and layout."""
 
@@ -123,10 +97,6 @@ class Manifest:
     input_config: Template
     expanded_config: dict[str, Any]
     layout: dict[str, Any]
-
-    @property
-    def resources(self) -> list[Resource]:
-        return [Resource.from_dict(item) for item in self.expanded_config.get("resources", [])]
 
     def to_dict(self) -> dict[str, Any]:
         return {

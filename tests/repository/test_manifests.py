@@ -85,7 +85,9 @@ def test_save_manifest_records_resource_states(repo):
 
     repo.save_manifest(stored)
 
-    assert repo.get_manifest("web", stored.name).resources[0].state == State(CREATED)
+    loaded = repo.get_manifest("web", stored.name)
+    assert loaded == stored
+    assert loaded.expanded_config["resources"][0]["state"] == {"status": CREATED, "errors": []}
     assert repo.list_manifest_names("web") == [stored.name]
 
 
