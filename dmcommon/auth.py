@@ -10,6 +10,19 @@ from flask import Flask, request
 from dmcommon.errors import Forbidden, Unauthorized
 
 
+def bearer_token(header: str) -> str | None:
+    """The token an `Authorization` header value carries as `Bearer <token>`, else None."""
+    scheme, _, sent = header.partition(" ")
+    sent = sent.strip()
+    return sent if scheme.lower() == "bearer" and sent else None
+
+
+def token_matches(header: str, token: str) -> bool:
+    """True when the `Authorization` header value carries `token` (compared in constant time)."""
+    sent = bearer_token(header)
+    return sent is not None and hmac.compare_digest(sent.encode(), token.encode())
+
+
 def require_bearer_token(app: Flask, token: str | None, exempt: Iterable[str] = ("/healthz",)):
     """When `token` is set, every request outside `exempt` must send `Authorization: Bearer`.
 
@@ -24,9 +37,8 @@ def require_bearer_token(app: Flask, token: str | None, exempt: Iterable[str] = 
         if request.path in open_paths:
             return None
         header = request.headers.get("Authorization", "")
-        scheme, _, sent = header.partition(" ")
-        if scheme.lower() != "bearer" or not sent.strip():
+        if bearer_token(header) is None:
             raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-        if not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        if not token_matches(header, token):
             raise Forbidden("invalid bearer token")
         return None
