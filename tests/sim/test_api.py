@@ -83,7 +83,7 @@ def test_watch_streams_events_after_a_resource_version(sim, namespace):
     assert events[0]["object"]["metadata"]["name"] == "w"
 
 
-def test_watch_from_an_expired_version_is_410(sim, namespace):
+def test_watch_from_an_unreadable_version_is_400(sim, namespace):
     response = sim.api("GET", cm_path(namespace), params={"watch": "1", "resourceVersion": "x"})
     assert_status(response, 400, "BadRequest", "invalid resourceVersion")
 
