@@ -1,13 +1,23 @@
-"""Each service starts under gunicorn and answers its liveness probe."""
+"""Each stateless service starts under gunicorn, answers its liveness probe and errors in JSON."""
 
+import pytest
 import requests
 
-
-def test_expander_answers_healthz(expander_url):
-    assert requests.get(f"{expander_url}/healthz", timeout=5).text == "ok"
+SERVICES = ["expander_url", "resourcifier_url"]
 
 
-def test_unknown_route_is_a_json_404(expander_url):
-    response = requests.get(f"{expander_url}/no-such-route", timeout=5)
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_answers_healthz(request, service):
+    url = request.getfixturevalue(service)
+    assert requests.get(f"{url}/healthz", timeout=5).text == "ok"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_unknown_route_is_a_json_404(request, service):
+    url = request.getfixturevalue(service)
+    response = requests.get(f"{url}/no-such-route", timeout=5)
     assert response.status_code == 404
-    assert response.json()["status"] == 404
+    body = response.json()
+    assert set(body) == {"status", "message"}
+    assert body["status"] == 404
+    assert body["message"]
