@@ -25,14 +25,16 @@ class Sim:
     cache_dir: Path
     control: SimControl
 
+    def kubectl_command(self, *args: str) -> list[str]:
+        """The real kubectl's command line for this simulator, with its own discovery cache."""
+        return ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir",
+                str(self.cache_dir), *args]
+
     def kubectl(self, *args: str, stdin: str | None = None,
                 check: bool = True) -> subprocess.CompletedProcess:
         """Run the real kubectl against this simulator; with `check`, fail on a non-zero exit."""
-        result = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir),
-             *args],
-            input=stdin, capture_output=True, text=True, timeout=60,
-        )
+        result = subprocess.run(self.kubectl_command(*args), input=stdin, capture_output=True,
+                                text=True, timeout=60)
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
         return result

@@ -194,8 +194,7 @@ def test_wait_for_delete_follows_a_deletion_through_a_watch(sim, namespace):
     ns = ("-n", namespace)
     sim.kubectl("create", "configmap", "watched", *ns)
     waiter = subprocess.Popen(
-        ["kubectl", "--kubeconfig", str(sim.kubeconfig), "--cache-dir", str(sim.cache_dir),
-         "wait", "--for=delete", "cm/watched", "--timeout=20s", *ns],
+        sim.kubectl_command("wait", "--for=delete", "cm/watched", "--timeout=20s", *ns),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     wait_until(lambda: sim.control.requests()["verbs"].get("watch"), timeout=10)
