@@ -186,8 +186,10 @@ def test_schema_violation_is_reported_and_nothing_is_stored(stack, namespace, tm
     )
     result = run_dm(stack.manager, "deploy", str(bad), "--namespace", namespace, check=False)
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: ")
-    assert "port" in result.stderr and "frontend" in result.stderr
+    assert result.stderr.strip() == (
+        f"Error: template {TEMPLATE} (resource 'frontend'): properties do not match "
+        f"schema {TEMPLATE}.schema: properties: 'port' is a required property"
+    )
     assert "bad" not in names(stack)
     assert live(stack, namespace, "deployment", "redis-leader") is None
 
