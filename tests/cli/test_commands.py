@@ -103,7 +103,9 @@ def test_delete_removes_the_objects_and_the_deployment(stack, namespace):
 def test_delete_keep_resources_leaves_the_objects(stack, namespace):
     run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "--namespace", namespace)
     result = run_dm(stack.manager, "delete", namespace, "--keep-resources")
-    assert "left in place" in result.stdout
+    assert result.stdout.strip() == (
+        f"deployment {namespace} deleted; its resources were left in place"
+    )
     assert live(stack, namespace, "deployment", "frontend") is not None
     assert namespace not in names(stack)
 

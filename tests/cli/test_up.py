@@ -213,7 +213,11 @@ def test_up_on_a_kube_context_applies_there_and_sigterm_stops_every_child(simula
             "-p",
             "image=redis:7,port=6379",
         )
-        assert kubectl(simulator.kubeconfig, "-n", namespace, "get", "deployment", "cache")
+        cache = kubectl(
+            simulator.kubeconfig, "-n", namespace, "get", "deployment", "cache", "-o", "json"
+        )
+        labels = json.loads(cache.stdout)["metadata"]["labels"]
+        assert labels["deployment-manager.io/deployment"] == "cache"
         assert (up.data_dir / "state").is_dir() and not (up.data_dir / "sim-state").exists()
     finally:
         up.process.send_signal(signal.SIGTERM)
