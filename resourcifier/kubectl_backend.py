@@ -25,6 +25,7 @@ FIELD_MANAGER = "deployment-manager"
 # Namespaces and CRDs go first (and are deleted last): later objects may live in them.
 _FOUNDATIONS = {("", "Namespace"): 0, ("apiextensions.k8s.io", "CustomResourceDefinition"): 1}
 
+
 class KubectlBackend(Backend):
     """Drives a Kubernetes cluster through the kubectl binary."""
 
@@ -38,13 +39,12 @@ class KubectlBackend(Backend):
         defined = _kinds_defined_by(objects)
         problems = {}
         for index, obj in enumerate(objects):
-            group, kind = group_of(obj["apiVersion"]), obj["kind"]
-            if (group, kind) in defined or self.discovery.lookup(obj["apiVersion"], kind):
-                continue
-            problems[index] = (
-                f"unknown kind {kind!r} in API group {group or 'core'!r} "
-                f"(apiVersion {obj['apiVersion']!r}): the cluster does not serve it"
-            )
+            if not self._serves(obj, defined):
+                problems[index] = (
+                    f"unknown kind {obj['kind']!r} in API group "
+                    f"{group_of(obj['apiVersion']) or 'core'!r} "
+                    f"(apiVersion {obj['apiVersion']!r}): the cluster does not serve it"
+                )
         return problems
 
     def apply(
@@ -82,8 +82,7 @@ class KubectlBackend(Backend):
         results: list[ResourceResult | None] = [None] * len(objects)
         served = []
         for index, obj in enumerate(objects):
-            key = (group_of(obj["apiVersion"]), obj["kind"])
-            if key in defined or self.discovery.lookup(obj["apiVersion"], obj["kind"]):
+            if self._serves(obj, defined):
                 served.append(index)
             else:
                 # No object of a kind the cluster does not serve can exist (its CRD is gone).
@@ -153,6 +152,11 @@ class KubectlBackend(Backend):
         )
         return _json_documents(outcome.stdout)
 
+    def _serves(self, obj: dict[str, Any], defined: Mapping[tuple[str, str], bool]) -> bool:
+        """Whether the cluster serves the object's kind, or the batch defines it."""
+        key = (group_of(obj["apiVersion"]), obj["kind"])
+        return key in defined or self.discovery.lookup(obj["apiVersion"], obj["kind"]) is not None
+
     def _namespace_flag(self, namespace: str | None) -> list[str]:
         namespace = namespace or self.default_namespace
         return ["--namespace", namespace] if namespace else []
@@ -161,7 +165,7 @@ class KubectlBackend(Backend):
         self,
         obj: dict[str, Any],
         namespace: str | None,
-        defined: Mapping[tuple[str, str], bool] | None = None,
+        defined: Mapping[tuple[str, str], bool],
     ) -> dict[str, Any]:
         """A copy of `obj` in the request's (or default) namespace when its kind needs one.
 
@@ -169,7 +173,7 @@ class KubectlBackend(Backend):
         namespace anywhere, kubectl uses its context's namespace.
         """
         key = (group_of(obj["apiVersion"]), obj["kind"])
-        if defined and key in defined:
+        if key in defined:
             namespaced: bool | None = defined[key]
         else:
             info = self.discovery.lookup(obj["apiVersion"], obj["kind"])
@@ -244,17 +248,15 @@ def _printed_name(obj: dict[str, Any]) -> str:
 
 def _kinds_defined_by(objects: list[dict[str, Any]]) -> dict[tuple[str, str], bool]:
     """(group, kind) -> namespaced, for every CustomResourceDefinition in the batch."""
-    return dict(_crd_scopes(objects))
-
-
-def _crd_scopes(objects: list[dict[str, Any]]) -> Iterable[tuple[tuple[str, str], bool]]:
+    defined = {}
     for obj in objects:
         if (group_of(obj["apiVersion"]), obj["kind"]) == ("apiextensions.k8s.io",
                                                            "CustomResourceDefinition"):
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
             if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
-                yield (spec["group"], names["kind"]), spec.get("scope") != "Cluster"
+                defined[spec["group"], names["kind"]] = spec.get("scope") != "Cluster"
+    return defined
 
 
 def _json_documents(text: str) -> list[dict[str, Any]]:
