@@ -108,10 +108,6 @@ class ObjectKey:
     namespace: str
     name: str
 
-    def __str__(self) -> str:
-        scope = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {scope}{self.name}"
-
 
 def identify(obj: Any, default_namespace: str) -> ObjectKey:
     """The object's key on the engine, after checking that the backend can run its kind
