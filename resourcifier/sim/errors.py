@@ -48,18 +48,19 @@ class StatusError(Exception):
         return status
 
 
-def _details(resource: str, group: str, name: str) -> dict:
-    details = {"name": name, "kind": resource}
+def details(resource: str, group: str, name: str) -> dict:
+    """The `details` of a Status about one object: its name, resource (or kind) and group."""
+    about = {"name": name, "kind": resource}
     if group:
-        details["group"] = group
-    return details
+        about["group"] = group
+    return about
 
 
 def not_found(resource: str, group: str, name: str) -> StatusError:
     """`deployments.apps "web" not found`."""
     qualified = f"{resource}.{group}" if group else resource
     return StatusError(
-        404, f'{qualified} "{name}" not found', "NotFound", _details(resource, group, name)
+        404, f'{qualified} "{name}" not found', "NotFound", details(resource, group, name)
     )
 
 
@@ -71,7 +72,7 @@ def already_exists(resource: str, group: str, name: str) -> StatusError:
     qualified = f"{resource}.{group}" if group else resource
     return StatusError(
         409, f'{qualified} "{name}" already exists', "AlreadyExists",
-        _details(resource, group, name),
+        details(resource, group, name),
     )
 
 
@@ -79,7 +80,7 @@ def conflict(resource: str, group: str, name: str, why: str) -> StatusError:
     qualified = f"{resource}.{group}" if group else resource
     return StatusError(
         409, f'Operation cannot be fulfilled on {qualified} "{name}": {why}', "Conflict",
-        _details(resource, group, name),
+        details(resource, group, name),
     )
 
 
@@ -92,18 +93,13 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
     """422 listing every (field, problem) pair, the way the API server joins field errors."""
     problems = [f"{path}: {problem}" for path, problem in causes]
     joined = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
-    details = {
-        "name": name,
-        "kind": kind,
-        "causes": [
-            {"reason": "FieldValueInvalid", "message": problem, "field": path}
-            for path, problem in causes
-        ],
-    }
-    if group:
-        details["group"] = group
+    about = details(kind, group, name)
+    about["causes"] = [
+        {"reason": "FieldValueInvalid", "message": problem, "field": path}
+        for path, problem in causes
+    ]
     return StatusError(422, f'{kind}.{group} "{name}" is invalid: {joined}' if group
-                       else f'{kind} "{name}" is invalid: {joined}', "Invalid", details)
+                       else f'{kind} "{name}" is invalid: {joined}', "Invalid", about)
 
 
 def bad_request(message: str) -> StatusError:

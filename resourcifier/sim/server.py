@@ -478,9 +478,8 @@ class Handler(BaseHTTPRequestHandler):
         if policy == "Foreground":
             gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
             return self._send_json(200, gone)
-        details = {"name": route.name, "kind": rt.plural, "uid": gone["metadata"].get("uid")}
-        if rt.group:
-            details["group"] = rt.group
+        details = errors.details(rt.plural, rt.group, route.name)
+        details["uid"] = gone["metadata"].get("uid")
         self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "details": details})
 
