@@ -124,17 +124,34 @@ def test_kubectl_get_prints_the_columns_of_a_cluster(sim, namespace):
 
 
 def test_delete_answers_a_success_status_and_deletecollection_honours_selectors(sim, namespace):
-    create_cm(sim, namespace, "keep")
+    keep = create_cm(sim, namespace, "keep")
     create_cm(sim, namespace, "drop")
     sim.kubectl("label", "cm", "drop", "doomed=yes", "-n", namespace)
     response = sim.api("DELETE", cm_path(namespace), params={"labelSelector": "doomed"})
     assert [i["metadata"]["name"] for i in response.json()["items"]] == ["drop"]
     response = sim.api("DELETE", cm_path(namespace, "keep"))
     status = response.json()
-    assert (status["kind"], status["status"], status["details"]["name"]) == (
-        "Status", "Success", "keep")
+    assert (status["kind"], status["status"]) == ("Status", "Success")
+    assert status["details"] == {"name": "keep", "kind": "configmaps",
+                                 "uid": keep["metadata"]["uid"]}
     assert_status(sim.api("DELETE", cm_path(namespace, "keep")), 404, "NotFound",
                   'configmaps "keep" not found')
+
+
+def test_an_invalid_object_is_422_naming_each_cause_and_stores_nothing(sim, namespace):
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    body = {"metadata": {"name": "Bad_Name"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}},
+                     "template": {"metadata": {"labels": {"app": "x"}},
+                                  "spec": {"containers": [{"name": "x"}]}}}}
+    response = sim.api("POST", path, json=body)
+    assert_status(response, 422, "Invalid", 'Deployment.apps "Bad_Name" is invalid: [')
+    details = response.json()["details"]
+    assert (details["name"], details["kind"], details["group"]) == ("Bad_Name", "Deployment",
+                                                                     "apps")
+    assert [cause["field"] for cause in details["causes"]] == [
+        "metadata.name", "spec.template.spec.containers[0].image"]
+    assert sim.api("GET", path).json()["items"] == []
 
 
 def test_scale_subresource_reads_and_sets_replicas(sim, namespace):
