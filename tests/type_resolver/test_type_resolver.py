@@ -54,8 +54,14 @@ def test_imported_template_brings_its_own_schema_and_imports(site):
 
     resolved = TypeResolver().resolve(config(url))
 
-    assert imports_of(resolved)["lib/macros.jinja"] == site.url + "/b/lib/macros.jinja"
-    assert f"{site.url}/b/inner.jinja.schema" in imports_of(resolved)
+    inner = f"{site.url}/b/inner.jinja"
+    assert imports_of(resolved) == {
+        url: url,
+        url + ".schema": url + ".schema",
+        inner: inner,
+        inner + ".schema": inner + ".schema",
+        "lib/macros.jinja": site.url + "/b/lib/macros.jinja",
+    }
 
 
 def test_missing_schema_is_fine(site):
