@@ -28,10 +28,10 @@ class Delete(Action):
                 if errors or stopped is not None:
                     deployment.state = State(FAILED, errors)
                     deployment.modified_at = utc_now()
-                    self.repository.save_deployment(deployment)
+                    saved = self.repository.save_deployment(deployment)
                     if stopped is not None:
                         raise OperationFailed(stopped, name)
-                    return self.repository.get_deployment(name)
+                    return saved
             self.repository.delete_deployment(name)
         deployment.state = State(DELETED)
         deployment.modified_at = utc_now()

@@ -52,13 +52,15 @@ class FakeExpander:
 
 
 class FakeResourcifier:
-    """A cluster in a dict. `reject` names resources the cluster refuses."""
+    """A cluster in a dict. `reject` names resources the cluster refuses to apply,
+    `undeletable` those it refuses to delete."""
 
     def __init__(self):
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.applied: list[list[str]] = []
         self.deleted: list[list[str]] = []
         self.reject: set[str] = set()
+        self.undeletable: set[str] = set()
         self.down = False
         self.answers_live = True
         self.reads: list[tuple[str, str]] = []
@@ -91,9 +93,15 @@ class FakeResourcifier:
         if self.down:
             raise BadGateway("cannot reach the resourcifier at http://r: connection refused")
         self.deleted.append([item["name"] for item in resources])
+        results = []
         for item in resources:
+            if item["name"] in self.undeletable:
+                state = {"status": "Failed", "errors": [f"{item['name']} is protected"]}
+                results.append({**item, "state": state})
+                continue
             self.objects.pop(self._key(item["properties"], namespace), None)
-        return [{**item, "state": {"status": "Deleted", "errors": []}} for item in resources]
+            results.append({**item, "state": {"status": "Deleted", "errors": []}})
+        return results
 
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
         if self.down:

@@ -374,6 +374,23 @@ def test_delete_with_the_resourcifier_down_keeps_a_failed_record(client, fakes):
     assert client.delete("/deployments/app").status_code == 200
 
 
+def test_an_object_that_cannot_be_deleted_keeps_the_record_failed(client, fakes):
+    deploy(client, template("app", config_map("a"), config_map("b")))
+    fakes.resourcifier.undeletable = {"b"}
+    response = client.delete("/deployments/app")
+    assert response.status_code == 200
+    assert response.get_json()["state"] == {
+        "status": "Failed",
+        "errors": ["resource 'b': b is protected"],
+    }
+    assert client.get("/deployments/app").get_json() == response.get_json()
+    assert states(latest_manifest(client, "app")) == {"a": "Deleted", "b": "Failed"}
+    assert fakes.resourcifier.names("ConfigMap") == {"b"}
+    fakes.resourcifier.undeletable = set()
+    assert client.delete("/deployments/app").status_code == 200
+    assert fakes.resourcifier.names("ConfigMap") == set()
+
+
 def test_rollback_redeploys_an_earlier_manifest_as_a_new_one(client, fakes):
     deploy(client, template("app", config_map("a")))
     first = client.get("/deployments/app/manifests").get_json()[0]
