@@ -162,6 +162,20 @@ def test_scale_subresource_reads_and_sets_replicas(sim, namespace):
     assert scale["status"]["selector"] == "app=sc"
 
 
+def test_scale_subresource_put_sets_replicas_and_refuses_a_negative_count(sim, namespace):
+    sim.kubectl("create", "deployment", "put", "--image=nginx", "-n", namespace)
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/put/scale"
+    answer = sim.api("PUT", path, json={"spec": {"replicas": 3}})
+    assert (answer.status_code, answer.json()["kind"], answer.json()["spec"]) == (
+        200, "Scale", {"replicas": 3})
+    assert_status(sim.api("PUT", path, json={"spec": {"replicas": -1}}), 422, "Invalid",
+                  "spec.replicas: Invalid value: -1")
+    assert_status(sim.api("PATCH", path, data="[]",
+                          headers={"Content-Type": "application/json-patch+json"}),
+                  422, "Invalid", "spec.replicas: Invalid value: None")
+    assert sim.get_json("deploy", "put", "-n", namespace)["spec"]["replicas"] == 3
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "code", "message"),
     [
