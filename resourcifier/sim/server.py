@@ -388,10 +388,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._json_body()
         options = self._options()
         if route.subresource == "scale":
-            spec = body.get("spec") if isinstance(body, dict) else None
-            replicas = spec.get("replicas") if isinstance(spec, dict) else None
-            result = self._scale_to(route, replicas, options)
-            return self._send_json(200, _scale(result.obj))
+            return self._set_scale(route, body, options)
         result = self.sim.store.replace(route.rt, route.namespace or "", route.name, body,
                                         options, route.subresource)
         self._write_answer(result)
@@ -408,9 +405,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._json_body()
         options = self._options()
         if route.subresource == "scale":
-            spec = json_merge_patch({}, body).get("spec") if isinstance(body, dict) else None
-            replicas = spec.get("replicas") if isinstance(spec, dict) else None
-            return self._send_json(200, _scale(self._scale_to(route, replicas, options).obj))
+            return self._set_scale(route, json_merge_patch({}, body), options)
         if kind == "strategic" and route.rt.fields is None:
             raise errors.StatusError(
                 415, "strategic merge patch is not supported for custom resources; use a merge "
@@ -439,7 +434,10 @@ class Handler(BaseHTTPRequestHandler):
                                       options, route.subresource)
         self._write_answer(result)
 
-    def _scale_to(self, route: Route, replicas: object, options: WriteOptions) -> WriteResult:
+    def _set_scale(self, route: Route, scale: object, options: WriteOptions) -> None:
+        """Set replicas from a Scale body (or a patch of one) and answer with the new Scale."""
+        spec = scale.get("spec") if isinstance(scale, dict) else None
+        replicas = spec.get("replicas") if isinstance(spec, dict) else None
         if route.rt.kind not in SCALABLE_KINDS:
             raise errors.StatusError(404, "the server could not find the requested resource")
         if not isinstance(replicas, int) or replicas < 0:
@@ -450,8 +448,9 @@ class Handler(BaseHTTPRequestHandler):
         def patcher(current: dict) -> object:
             return json_merge_patch(current, {"spec": {"replicas": replicas}})
 
-        return self.sim.store.patch(route.rt, route.namespace or "", route.name, patcher,
-                                    options)
+        result = self.sim.store.patch(route.rt, route.namespace or "", route.name, patcher,
+                                      options)
+        self._send_json(200, _scale(result.obj))
 
     def _delete_options(self) -> tuple[bool, str, dict]:
         if self.headers.get("Content-Type", "").startswith(PROTOBUF):
