@@ -96,7 +96,9 @@ def test_an_unknown_address_is_service_unavailable():
     def nowhere() -> str:
         raise ServiceUnavailable('cannot find the service "resourcifier-service"')
 
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(
+        ServiceUnavailable, match='^cannot find the service "resourcifier-service"$'
+    ):
         ResourcifierClient(nowhere, timeout=5).check()
 
 
