@@ -694,17 +694,14 @@ class DockerBackend(Backend):
     def _workload_status(self, record: dict[str, Any]) -> dict[str, Any]:
         key = ObjectKey(record["kind"], record["namespace"], record["name"])
         template = _pod_template(record["applied"])
-        pods = [
-            self._pod_status(containers, template["spec"])
-            for containers in self._pod_groups(key).values()
-        ]
+        groups = self._pod_groups(key)
+        pods = [self._pod_status(containers, template["spec"]) for containers in groups.values()]
         if key.kind == "Pod":
             return pods[0] if pods else {"phase": "Pending"}
         if key.kind == "Job":
             return _job_status(pods)
         digest = template_hash(template, self._published(
             key.namespace, (template.get("metadata") or {}).get("labels") or {}))
-        groups = self._pod_groups(key)
         ready = sum(1 for pod in pods if _pod_ready(pod))
         return {
             "observedGeneration": record["generation"],
