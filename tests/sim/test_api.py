@@ -210,6 +210,12 @@ def test_unknown_paths_and_verbs_answer_status_objects(sim, namespace):
                   "could not find the requested resource")
     assert_status(sim.api("POST", cm_path(namespace, "named"), json={}), 405,
                   "MethodNotAllowed", "does not allow")
+    assert_status(sim.api("PUT", cm_path(namespace), json={}), 405,
+                  "MethodNotAllowed", "does not allow")
+    assert_status(sim.api("GET", cm_path(namespace, "x") + "/status"), 404, "NotFound",
+                  "could not find the requested resource")
+    assert_status(sim.api("GET", f"/api/v1/namespaces/{namespace}/services/x/scale"), 404,
+                  "NotFound", "could not find the requested resource")
     assert_status(sim.api("PATCH", cm_path(namespace, "x"), data="{}",
                           headers={"Content-Type": "text/plain"}), 415,
                   "UnsupportedMediaType", "unknown format")
