@@ -104,3 +104,13 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
 
 def bad_request(message: str) -> StatusError:
     return StatusError(400, message, "BadRequest")
+
+
+def no_such_resource() -> StatusError:
+    """404 for a path that names no served resource (or subresource)."""
+    return StatusError(404, "the server could not find the requested resource", "NotFound")
+
+
+def method_not_allowed() -> StatusError:
+    """405 for a verb the addressed resource path does not take."""
+    return StatusError(405, "the server does not allow this method on the requested resource")

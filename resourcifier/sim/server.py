@@ -190,8 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         route = self._resource_route(parts)
         if route is None:
             self._drain()
-            raise errors.StatusError(404, "the server could not find the requested resource",
-                                     "NotFound", {})
+            raise errors.no_such_resource()
         self._resource(method, route)
 
     def _static_document(self, parts: list[str], store: Store) -> dict | None:
@@ -262,14 +261,12 @@ class Handler(BaseHTTPRequestHandler):
         if route.subresource and (
             route.subresource not in rt.subresources or verb not in ("get", "update", "patch")
         ):
-            raise errors.StatusError(404, "the server could not find the requested resource",
-                                     "NotFound", {})
-        if verb == "create" and route.name:
-            raise errors.StatusError(405, "the server does not allow this method on the "
-                                     "requested resource")
-        if verb in ("update", "patch", "apply") and not route.name:
-            raise errors.StatusError(405, "the server does not allow this method on the "
-                                     "requested resource")
+            raise errors.no_such_resource()
+        # A create is posted to its collection; the other writes address one object.
+        if (verb == "create" and route.name) or (
+            verb in ("update", "patch", "apply") and not route.name
+        ):
+            raise errors.method_not_allowed()
         controls = self.sim.controls
         controls.record(verb, rt.kind)
         if controls.latency:
@@ -380,8 +377,7 @@ class Handler(BaseHTTPRequestHandler):
         options = self._options()
         namespace = route.namespace or ""
         if route.rt.namespaced and not namespace:
-            raise errors.StatusError(405, "the server does not allow this method on the "
-                                     "requested resource")
+            raise errors.method_not_allowed()
         self._write_answer(self.sim.store.create(route.rt, namespace, body, options))
 
     def _update(self, route: Route) -> None:
@@ -439,7 +435,7 @@ class Handler(BaseHTTPRequestHandler):
         spec = scale.get("spec") if isinstance(scale, dict) else None
         replicas = spec.get("replicas") if isinstance(spec, dict) else None
         if route.rt.kind not in SCALABLE_KINDS:
-            raise errors.StatusError(404, "the server could not find the requested resource")
+            raise errors.no_such_resource()
         if not isinstance(replicas, int) or replicas < 0:
             raise errors.invalid("Scale", "autoscaling", route.name or "", [
                 ("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal "
