@@ -221,7 +221,7 @@ class DockerBackend(Backend):
             labels[KIND] = kind
         if namespace is not None:
             labels[NAMESPACE] = namespace
-        volumes = self.api.volumes(filters={"label": _label_filter(labels)})["Volumes"] or []
+        volumes = self.api.volumes(filters={"label": _key_values(labels)})["Volumes"] or []
         return [json.loads(volume["Labels"][OBJECT]) for volume in volumes]
 
     def _read_record(self, key: ObjectKey) -> dict | None:
@@ -351,7 +351,7 @@ class DockerBackend(Backend):
                 self.api.connect_container_to_network(summary["Id"], net, aliases=wanted)
 
     def _containers(self, labels: dict[str, str]) -> list[dict[str, Any]]:
-        return self.api.containers(all=True, filters={"label": _label_filter(labels)})
+        return self.api.containers(all=True, filters={"label": _key_values(labels)})
 
     def _reconcile(self, record: dict[str, Any]) -> None:
         """Bring the pods of one workload in line with its record: create, replace, remove."""
@@ -416,7 +416,7 @@ class DockerBackend(Backend):
             pass
 
     def _remove_volumes(self, labels: dict[str, str]) -> None:
-        for volume in self.api.volumes(filters={"label": _label_filter(labels)})["Volumes"] or []:
+        for volume in self.api.volumes(filters={"label": _key_values(labels)})["Volumes"] or []:
             self._remove_volume(volume["Name"])
 
     def _remove_volume(self, name: str) -> None:
@@ -615,7 +615,7 @@ class DockerBackend(Backend):
                     raise SpecError(
                         f"key {ref['key']!r} not found in {kind.lower()} {ref['name']!r}"
                     )
-        return [f"{key}={value}" for key, value in values.items()]
+        return _key_values(values)
 
     # -- delete --------------------------------------------------------------------
 
@@ -890,8 +890,9 @@ def _tar(directory: str, files: dict[str, tuple[bytes, int]]) -> bytes:
     return buffer.getvalue()
 
 
-def _label_filter(labels: Mapping[str, str]) -> list[str]:
-    return [f"{key}={value}" for key, value in labels.items()]
+def _key_values(values: Mapping[str, str]) -> list[str]:
+    """`key=value` strings, as the engine takes label filters and environments."""
+    return [f"{key}={value}" for key, value in values.items()]
 
 
 def _explain(error: Exception) -> str:
