@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ServiceProcess, start_service, start_simulator
+from tests.support import ServiceProcess, start_manager, start_service, start_simulator
 
 
 @dataclass
@@ -57,14 +57,6 @@ def resourcifier_url(tmp_path_factory, simulator) -> str:
 @pytest.fixture
 def stack(tmp_path, simulator, expander_url, resourcifier_url) -> Stack:
     """A fresh manager (own SQLite file) over the shared expander, resourcifier and simulator."""
-    process, url = start_service(
-        "manager",
-        tmp_path,
-        [
-            "--expander-url", expander_url,
-            "--resourcifier-url", resourcifier_url,
-            "--data-dir", str(tmp_path / "data"),
-        ],
-    )
+    process, url = start_manager(tmp_path, expander_url, resourcifier_url)
     yield Stack(url, expander_url, resourcifier_url, simulator, {"manager": process})
     process.stop()

@@ -130,6 +130,27 @@ def start_service(
     return process, url
 
 
+def manager_flags(
+    workdir: Path, expander_url: str, resourcifier_url: str, *extra: str
+) -> list[str]:
+    """Flags of a manager with its own SQLite under `workdir`, over the given services."""
+    return [
+        "--expander-url", expander_url,
+        "--resourcifier-url", resourcifier_url,
+        "--data-dir", str(workdir / "data"),
+        *extra,
+    ]
+
+
+def start_manager(
+    workdir: Path, expander_url: str, resourcifier_url: str, env: dict[str, str] | None = None
+) -> tuple[ServiceProcess, str]:
+    """Start a manager with its own SQLite under `workdir`; return (process, base URL)."""
+    return start_service(
+        "manager", workdir, manager_flags(workdir, expander_url, resourcifier_url), env=env
+    )
+
+
 def kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real kubectl against `kubeconfig`.
 

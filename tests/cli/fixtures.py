@@ -9,25 +9,9 @@ import yaml
 
 from tests.cli.runner import new_namespace
 from tests.conftest import Stack
-from tests.support import ServiceProcess, start_service
+from tests.support import start_manager
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
-
-
-def start_manager(
-    workdir: Path, expander_url: str, resourcifier_url: str, env: dict[str, str] | None = None
-) -> tuple[ServiceProcess, str]:
-    """Start a manager with its own SQLite under `workdir`; return (process, base URL)."""
-    return start_service(
-        "manager",
-        workdir,
-        [
-            "--expander-url", expander_url,
-            "--resourcifier-url", resourcifier_url,
-            "--data-dir", str(workdir / "data"),
-        ],
-        env=env,
-    )
 
 
 def write_guestbook_copy(folder: Path, frontend_replicas: int) -> Path:

@@ -17,7 +17,7 @@ import yaml
 from tests.contract.conftest import namespace_resource
 from tests.docker.engine import NAMESPACE_LABEL, leftovers
 from tests.docker.helpers import containers_of, run, running_ids
-from tests.support import BIN, start_service, wait_until
+from tests.support import BIN, start_manager, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -26,11 +26,7 @@ EXAMPLE = Path(__file__).parent / "guestbook"
 
 @pytest.fixture
 def manager_url(tmp_path, expander_url, docker_resourcifier) -> str:
-    process, url = start_service("manager", tmp_path, [
-        "--expander-url", expander_url,
-        "--resourcifier-url", docker_resourcifier,
-        "--data-dir", str(tmp_path / "data"),
-    ])
+    process, url = start_manager(tmp_path, expander_url, docker_resourcifier)
     yield url
     process.stop()
 
