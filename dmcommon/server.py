@@ -22,7 +22,9 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            # Older gunicorn releases lack some settings (e.g. the control socket).
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self):
         return self._factory()
