@@ -15,7 +15,11 @@ def _service() -> Resourcifier:
 
 
 def _body():
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = request.get_json(force=True, silent=True)
+    except RecursionError:
+        # The JSON decoder gives up on deep nesting with an error `silent` does not cover.
+        raise BadRequest("the request body is nested too deeply") from None
     if body is None:
         raise BadRequest("the request body is not JSON: send {\"resources\": [...]}")
     return body

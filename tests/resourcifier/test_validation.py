@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import requests
@@ -39,6 +40,14 @@ def test_body_that_is_not_json_is_rejected(resourcifier_url, method):
     )
     assert response.status_code == 400
     assert response.json()["message"] == 'the request body is not JSON: send {"resources": [...]}'
+
+
+def test_body_nested_too_deeply_is_rejected(resourcifier_url, simulator, namespace, good):
+    deep = "[" * 100_000 + "]" * 100_000
+    body = (f'{{"namespace": "{namespace}", "resources": [{json.dumps(good)}, '
+            f'{{"name": "deep", "type": "ConfigMap", "properties": {{"data": {deep}}}}}]}}')
+    response = requests.post(f"{resourcifier_url}/configurations", data=body, timeout=30)
+    _assert_rejected(response, "the request body is nested too deeply", simulator, namespace)
 
 
 @pytest.mark.parametrize("body", [{"resources": []}, {}, {"resources": "x"}])
