@@ -80,7 +80,8 @@ _KIND_COLUMNS: dict[str, list[tuple[str, Cell]]] = {
     "ConfigMap": [("Data", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
     "Secret": [
         ("Type", lambda o: o.get("type", "Opaque")),
-        ("Data", lambda o: len(o.get("data") or {}) + len(o.get("stringData") or {})),
+        # stringData is already folded into data when the Secret was stored.
+        ("Data", lambda o: len(o.get("data") or {})),
     ],
     "Service": [
         ("Type", lambda o: _spec(o).get("type", "ClusterIP")),
