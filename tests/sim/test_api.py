@@ -98,6 +98,15 @@ def test_get_asks_for_a_table_and_gets_one(sim, namespace):
     assert table["rows"][0]["cells"][:2] == ["tabled", 1]
 
 
+def test_kubectl_get_counts_a_secrets_string_data_once_it_is_folded_into_data(sim, namespace):
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+              "data": {"user": "YWRtaW4="}, "stringData": {"password": "hunter2", "user": "root"}}
+    sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(secret))
+    lines = sim.kubectl("get", "secrets", "-n", namespace).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
+    assert lines[1].split()[:3] == ["creds", "Opaque", "2"]
+
+
 def test_kubectl_get_prints_the_columns_of_a_cluster(sim, namespace):
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
