@@ -379,7 +379,7 @@ class Store:
         for name in SYSTEM_METADATA:
             if name in current["metadata"]:
                 obj["metadata"][name] = current["metadata"][name]
-        if _spec_part(obj) != _spec_part(current) and rt.has_spec:
+        if rt.has_spec and _spec_part(obj) != _spec_part(current):
             obj["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if managers is None:
             managers = self._managers_copy(key)
