@@ -3,10 +3,9 @@ action, and render; the actions hold the workflow."""
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, current_app, jsonify, request
 
+from dmcommon.auth import token_matches
 from dmcommon.errors import BadRequest, DMError, error_response
 from dmcommon.settings import parse_bool
 from manager.actions import Delete, Deploy, Expand, Rollback, Services, Update
@@ -63,10 +62,7 @@ def readyz():
 
 def _authorized() -> bool:
     token = current_app.config["API_TOKEN"]
-    if not token:
-        return True
-    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+    return not token or token_matches(request.headers.get("Authorization", ""), token)
 
 
 @bp.get("/deployments")
