@@ -20,7 +20,7 @@ from dmcommon.errors import BadGateway, BadRequest
 from manager.actions import Services
 from manager.app import create_app
 from manager.repository import open_repository
-from tests.support import ServiceProcess, start_service
+from tests.support import ServiceProcess, manager_flags, start_service
 
 _uids = itertools.count(1)
 
@@ -195,15 +195,7 @@ def start_manager(
     flags=(),
     env=None,
 ) -> Manager:
-    all_flags = [
-        "--expander-url",
-        expander_url,
-        "--resourcifier-url",
-        resourcifier_url,
-        "--data-dir",
-        str(tmp_path / "data"),
-        *flags,
-    ]
+    all_flags = manager_flags(tmp_path, expander_url, resourcifier_url, *flags)
     if database == "postgresql":
         all_flags += ["--database-url", _postgres_schema_url(request)]
     process, url = start_service("manager", tmp_path, all_flags, env=env)
