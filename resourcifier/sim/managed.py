@@ -135,7 +135,7 @@ def record_update(managers: list[Manager], name: str, api_version: str, now: str
     """Give manager `name` the paths this create/replace/patch changed."""
     before = leaf_values(old) if old else {}
     after = leaf_values(new)
-    changed = {p for p, v in after.items() if before.get(p, object()) != v or p not in before}
+    changed = {p for p, v in after.items() if p not in before or before[p] != v}
     if not changed:
         return
     for manager in managers:
