@@ -74,6 +74,7 @@ def test_bad_fault_requests_are_400_and_add_nothing(sim, body, message):
 def test_bad_latency_is_400(sim):
     response = sim.api("POST", "/_sim/latency", json={"seconds": "soon"})
     assert response.status_code == 400
+    assert response.json()["message"] == '"seconds" must be a number from 0 to 60'
     assert sim.control.requests()["latency"] == 0
 
 
