@@ -7,6 +7,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 import yaml
 
 
@@ -232,6 +233,14 @@ def test_unknown_paths_and_verbs_answer_status_objects(sim, namespace):
                   400, "BadRequest", "unable to parse requirement")
     assert_status(sim.api("GET", cm_path(namespace), params={"fieldSelector": "spec.x=1"}),
                   400, "BadRequest", "field label not supported")
+
+
+def test_a_refused_request_with_a_body_leaves_its_connection_usable(sim):
+    with requests.Session() as session:
+        refused = session.post(f"{sim.url}/apis/nope.example.com/v1/things",
+                               json={"padding": "x" * 1000})
+        assert refused.status_code == 404
+        assert session.get(f"{sim.url}/healthz").text == "ok"
 
 
 def test_garbage_on_the_socket_does_not_take_the_server_down(sim):
