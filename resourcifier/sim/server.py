@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -113,14 +114,9 @@ class Handler(BaseHTTPRequestHandler):
         """Read an unread body so the next request on this connection starts cleanly."""
         if self._body_read:
             return
-        self._body_read = True
-        length = self.headers.get("Content-Length")
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-        elif length and length.isdigit() and int(length) <= MAX_BODY:
-            self.rfile.read(int(length))
-        elif length:
-            self.close_connection = True
+        # A body that cannot be read has already marked the connection for closing.
+        with contextlib.suppress(errors.StatusError):
+            self._body()
 
     def _body(self) -> bytes:
         self._body_read = True
