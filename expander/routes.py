@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from dmcommon.errors import BadRequest
+from dmcommon.bodies import json_body
 from expander.models import ExpansionRequest, Limits
 from expander.sandbox import shared_sandbox
 
@@ -19,12 +19,7 @@ def healthz():
 @bp.post("/expand")
 def expand():
     """Expand a configuration: `{"template", "env"}` -> `{"config", "layout"}`."""
-    try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply") from None
-    if body is None:
-        raise BadRequest("request body must be JSON: {\"template\": {...}, \"env\": {...}}")
+    body = json_body("request body must be JSON: {\"template\": {...}, \"env\": {...}}")
     # Checked here so a malformed body is refused before it reaches the sandbox, which
     # then reads the same bytes.
     ExpansionRequest.from_dict(body)

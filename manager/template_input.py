@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from dmcommon.bodies import TOO_DEEP
 from dmcommon.errors import BadRequest
 from manager.models import ImportFile, Template
 
@@ -24,15 +25,18 @@ def parse_body(raw: bytes, content_type: str | None) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the request body is not UTF-8 text") from None
-    if media_type in YAML_TYPES:
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise BadRequest(f"the request body is not valid YAML: {error}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+        if media_type in YAML_TYPES:
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise BadRequest(f"the request body is not valid YAML: {error}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest(TOO_DEEP) from None
 
 
 def check_dns_label(value: Any, field: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from dmcommon.errors import BadRequest
+from dmcommon.bodies import json_body
 from resourcifier.service import Resourcifier, parse_dry_run
 
 bp = Blueprint("resourcifier", __name__)
@@ -15,14 +15,7 @@ def _service() -> Resourcifier:
 
 
 def _body():
-    try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:
-        # The JSON decoder gives up on deep nesting with an error `silent` does not cover.
-        raise BadRequest("the request body is nested too deeply") from None
-    if body is None:
-        raise BadRequest("the request body is not JSON: send {\"resources\": [...]}")
-    return body
+    return json_body("the request body is not JSON: send {\"resources\": [...]}")
 
 
 @bp.get("/healthz")

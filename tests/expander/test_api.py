@@ -130,7 +130,10 @@ def test_body_nested_too_deeply_is_rejected(client):
     response = client.post(
         "/expand", data="[" * 100000 + "]" * 100000, content_type="application/json"
     )
-    assert response.get_json() == {"status": 400, "message": "request body is nested too deeply"}
+    assert response.get_json() == {
+        "status": 400,
+        "message": "the request body is nested too deeply",
+    }
 
 
 def test_configuration_nested_too_deeply_is_stopped_and_the_service_keeps_serving(expand):

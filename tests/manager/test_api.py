@@ -154,6 +154,22 @@ def test_invalid_json_is_refused(client, fakes):
     assert response.get_json()["message"].startswith("the request body is not valid JSON")
 
 
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json", "[" * 100000 + "]" * 100000),
+        ("text/yaml", "[" * 100000 + "]" * 100000),
+    ],
+)
+def test_a_body_nested_too_deeply_is_refused_and_stores_nothing(client, fakes, content_type, body):
+    response = client.post("/deployments", data=body, content_type=content_type)
+    assert response.get_json() == {
+        "status": 400,
+        "message": "the request body is nested too deeply",
+    }
+    assert client.get("/deployments").get_json() == []
+
+
 def test_invalid_yaml_body_is_refused(client, fakes):
     response = client.post("/deployments", data="a: [", content_type="text/yaml")
     assert response.status_code == 400
