@@ -6,21 +6,19 @@ from typing import Any
 
 from flask import request
 
+from dmcommon.documents import TooDeep, load_json
 from dmcommon.errors import BadRequest
 
 TOO_DEEP = "the request body is nested too deeply"
 
 
 def json_body(not_json: str) -> Any:
-    """The current request's body decoded as JSON; `BadRequest(not_json)` when it is not.
-
-    The JSON decoder gives up on very deep nesting with a RecursionError that Flask's
-    `silent` does not cover; that is bad input too, not a server fault.
-    """
+    """The current request's body decoded as JSON; `BadRequest(not_json)` when it is not,
+    `BadRequest(TOO_DEEP)` when it nests deeper than dmcommon.documents allows."""
+    raw = request.get_data(cache=True)
     try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:
+        return load_json(raw)
+    except TooDeep:
         raise BadRequest(TOO_DEEP) from None
-    if body is None:
-        raise BadRequest(not_json)
-    return body
+    except ValueError:
+        raise BadRequest(not_json) from None

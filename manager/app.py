@@ -8,7 +8,8 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
-from dmcommon.errors import DMError, register_error_handlers
+from dmcommon.errors import DMError
+from dmcommon.web import register_error_handlers
 from manager.actions import Services
 from manager.clients import ExpanderClient, ResourcifierClient
 from manager.config import load_config

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from dmcommon.auth import token_matches
-from dmcommon.errors import BadRequest, DMError, error_response
+from dmcommon.errors import BadRequest, DMError
 from dmcommon.settings import parse_bool
+from dmcommon.web import error_response
 from manager.actions import Delete, Deploy, Expand, Rollback, Services, Update
 from manager.template_input import parse_body, template_from_body
 

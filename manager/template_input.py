@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import yaml
 
 from dmcommon.bodies import TOO_DEEP
+from dmcommon.documents import TooDeep, load_json, load_yaml
 from dmcommon.errors import BadRequest
+from dmcommon.names import DNS_LABEL_RULE, is_dns_label
 from manager.models import ImportFile, Template
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def parse_body(raw: bytes, content_type: str | None) -> Any:
@@ -28,14 +27,14 @@ def parse_body(raw: bytes, content_type: str | None) -> Any:
     try:
         if media_type in YAML_TYPES:
             try:
-                return yaml.safe_load(text)
+                return load_yaml(text)
             except yaml.YAMLError as error:
                 raise BadRequest(f"the request body is not valid YAML: {error}") from None
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
+            return load_json(text)
+        except ValueError as error:
             raise BadRequest(f"the request body is not valid JSON: {error}") from None
-    except RecursionError:
+    except TooDeep:
         raise BadRequest(TOO_DEEP) from None
 
 
@@ -43,11 +42,8 @@ def check_dns_label(value: Any, field: str) -> str:
     """`value` when it is a DNS-1123 label (what Kubernetes accepts as a namespace name)."""
     if not isinstance(value, str) or not value:
         raise BadRequest(f"'{field}' must be a non-empty string")
-    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
-        raise BadRequest(
-            f"'{field}' {value!r} is not a DNS-1123 label: at most 63 characters, lower-case "
-            "letters, digits and '-', starting and ending with a letter or digit"
-        )
+    if not is_dns_label(value):
+        raise BadRequest(f"'{field}' {value!r} is not a DNS-1123 label: {DNS_LABEL_RULE}")
     return value
 
 

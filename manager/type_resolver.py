@@ -21,6 +21,7 @@ import requests
 import urllib3
 import yaml
 
+from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
 from manager.models import ImportFile, Template
 
@@ -147,8 +148,8 @@ class _Fetch:
     def _schema_imports(self, schema_url: str, text: str) -> Iterable[tuple[str, str]]:
         """(import name, URL) of each file a schema imports, relative to its folder."""
         try:
-            schema = yaml.safe_load(text)
-        except yaml.YAMLError as error:
+            schema = load_yaml(text)
+        except (yaml.YAMLError, TooDeep) as error:
             raise BadRequest(f'schema "{schema_url}" is not valid YAML: {error}') from None
         imports = schema.get("imports") if isinstance(schema, dict) else None
         if imports is None:
@@ -245,8 +246,8 @@ class _Fetch:
 def _resource_types(content: str) -> list[Any]:
     """The `type` of each top-level resource of a configuration, in order, without repeats."""
     try:
-        config = yaml.safe_load(content)
-    except yaml.YAMLError:
+        config = load_yaml(content)
+    except (yaml.YAMLError, TooDeep):
         return []
     resources = config.get("resources") if isinstance(config, dict) else None
     if not isinstance(resources, list):

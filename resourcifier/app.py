@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
-from dmcommon.errors import register_error_handlers
+from dmcommon.web import register_error_handlers
 from resourcifier.backend import Backend
 from resourcifier.config import load_config
 from resourcifier.routes import bp

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from dmcommon.errors import BadRequest, DMError
+from dmcommon.identity import object_key
 from manager.instances import type_instances
 from manager.labels import managed_labels, with_labels
 from manager.models import (
@@ -130,7 +131,7 @@ class Action:
             errors, stopped = self._apply(manifest, plan)
             if earlier and stopped is None:
                 kept = {
-                    _identity(record["properties"], plan.namespace)
+                    object_key(record["properties"], plan.namespace)
                     for record in manifest.expanded_config["resources"]
                 }
                 lines, _ = self.remove_objects(earlier, kept, fallback_namespace)
@@ -307,7 +308,7 @@ class Action:
             applied = applied_indices(manifest)
             gone = set()
             for index, record in enumerate(manifest.expanded_config.get("resources", [])):
-                identity = _identity(record["properties"], namespace)
+                identity = object_key(record["properties"], namespace)
                 if identity in seen:
                     continue
                 if index in applied:
@@ -456,12 +457,3 @@ def applied_indices(manifest: Manifest) -> set[int]:
     }
 
 
-def _identity(properties: dict[str, Any], namespace: str) -> tuple[str, str, str, str]:
-    metadata = properties.get("metadata") or {}
-    group = str(properties.get("apiVersion", "")).rpartition("/")[0]
-    return (
-        group,
-        str(properties.get("kind")),
-        metadata.get("namespace") or namespace,
-        str(metadata.get("name")),
-    )
