@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from dmcommon.errors import BadRequest
-from expander.jinja_templates import SHARED_BYTECODE, JinjaRenderer
+from expander.templates.jinja import SHARED_BYTECODE, JinjaRenderer
 from expander.models import Expansion, ExpansionRequest, Import, Limits
-from expander.python_templates import Context, ModuleLoader, python_module_names
-from expander.python_templates import run_python_template as _run_python
+from expander.templates.python import Context, ModuleLoader, python_module_names
+from expander.templates.python import run_python_template as _run_python
 from expander.schemas import Schema, describe_yaml_error
 
 JINJA_EXTENSIONS = (".jinja", ".jinja2", ".yaml", ".yml")

@@ -1,15 +1,12 @@
 """The fork server: a clean process that keeps one confined child ready per expansion.
 
-`expander.sandbox` starts it with an empty environment, so neither it nor its children
+`expander.sandbox.client` starts it with an empty environment, so neither it nor its children
 ever hold the service's settings or secrets. It loads the engine once and exercises it
 (a confined child cannot open files, so it cannot load modules later), then keeps one
-*spare* child forked ahead of time, so forking is not on a request's path. A child
-
-- runs as `nobody` when started as root, in its own process group, with no environment;
-- cannot write files (file size limit 0), fork (process limit 0) or open any file or
-  socket (open-file limit: only the descriptors it was given);
-- gets the request, takes on the request's CPU-time and address-space limits, expands,
-  writes its answer and exits.
+*spare* child forked ahead of time, so forking is not on a request's path. A child is
+confined (`expander.sandbox.confinement`: no environment, no privileges, no files, no
+forking), then gets the request, takes on the request's CPU-time and address-space
+limits, expands, writes its answer and exits.
 
 The server enforces the wall-clock limit and the answer's size, kills the child's
 process group when done, and forks the next spare. A child serves exactly one request,
@@ -24,13 +21,11 @@ from __future__ import annotations
 
 import codecs
 import datetime
-import fcntl
 import gc
 import json
 import marshal
 import os
 import random
-import resource
 import select
 import signal
 import struct
@@ -41,13 +36,18 @@ from typing import BinaryIO
 
 from dmcommon.errors import DMError
 from expander.engine import Expander, to_json
-from expander.jinja_templates import SHARED_BYTECODE
+from expander.templates.jinja import SHARED_BYTECODE
 from expander.models import ExpansionRequest, Limits
+from expander.sandbox.confinement import (
+    FIRST_FD,
+    current_address_space,
+    isolate,
+    limit_resources,
+)
 
 _HEADER = struct.Struct(">Q")
-_ANSWER_FD = 3
-_REQUEST_FD = 4
-_NOBODY = 65534
+_ANSWER_FD = FIRST_FD
+_REQUEST_FD = FIRST_FD + 1
 _FAILED = 70
 
 
@@ -145,20 +145,6 @@ def _spawn(devnull: int) -> _Child:
     return _Child(pid, request_write, answer_read)
 
 
-def isolate(devnull: int, *fds: int) -> None:
-    """Confine a newly forked child: its own process group, stdio on /dev/null, `fds`
-    renumbered 3, 4, ... and nothing else open, no environment, no privileges."""
-    os.setpgid(0, 0)
-    # Move the descriptors out of the way first, so no dup2 overwrites one still needed.
-    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    for target, fd in enumerate(moved, start=_ANSWER_FD):
-        os.dup2(fd, target)
-    os.closerange(_ANSWER_FD + len(fds), 65536)
-    _drop_privileges()
-
-
 def _child(address_space: int) -> None:
     # Expanding a sample while waiting copies most of the pages an expansion writes to
     # (reference counts), so the request itself meets far fewer copy-on-write faults.
@@ -176,32 +162,6 @@ def _child(address_space: int) -> None:
     os.close(_ANSWER_FD)
 
 
-def _drop_privileges() -> None:
-    os.environ.clear()
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Writing to a file fails with EFBIG instead of killing the child.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    if os.getuid() == 0:
-        try:
-            os.setgroups([])
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-        except PermissionError:
-            # Root without the capability to change identity (some containers): the
-            # other limits still hold, so expanding is still allowed.
-            pass
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-
-
-def limit_resources(limits: Limits, address_space: int) -> None:
-    """Cap CPU time and address space, and allow no new file descriptors."""
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    memory = address_space + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (_ANSWER_FD + 1, _ANSWER_FD + 1))
-
-
 def _read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 1 << 20):
@@ -213,12 +173,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def current_address_space() -> int:
-    """Bytes of address space this process maps now."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
 
 
 def hand_over(child: _Child, limits_frame: bytes, body: bytes) -> bytes | None:

@@ -1,6 +1,6 @@
 """The service side of the sandbox: hands each expansion to the fork server and reads the answer.
 
-Each service process starts its own fork server (`expander.forkserver`) on first use, with
+Each service process starts its own fork server (`expander.sandbox.forkserver`) on first use, with
 an empty environment, and talks to it over two pipes. Requests from one process are
 serialised; gunicorn's workers each have their own fork server.
 """
@@ -16,14 +16,14 @@ import threading
 from pathlib import Path
 
 from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
-from expander.forkserver import failure, read_frame, write_frame
+from expander.sandbox.forkserver import failure, read_frame, write_frame
 from expander.models import Limits
 
 _ERRORS = {400: BadRequest, 503: ServiceUnavailable}
-_SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from expander.forkserver import main; main()"
+    "from expander.sandbox.forkserver import main; main()"
 )
 # Time the fork server itself may take beyond the expansion's own limit: start-up,
 # forking and copying the answer.

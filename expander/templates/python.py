@@ -1,7 +1,7 @@
 """Python templates as restricted code: a checked syntax tree, safe builtins, guarded imports.
 
 This is one layer of the sandbox; the other is the confined worker process
-(`expander.forkserver`) every expansion runs in. Here the template is kept from reaching
+(`expander.sandbox.forkserver`) every expansion runs in. Here the template is kept from reaching
 the interpreter's internals: attribute names that lead from any object to classes,
 frames or module globals are rejected when the template is compiled, `str.format`
 (which walks attributes in C) is wrapped, the builtins have no `open`, `eval`, `exec`,

@@ -1,0 +1,1 @@
+"""The two template languages: Jinja (`jinja`) and restricted Python (`python`)."""
