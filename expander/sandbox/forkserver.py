@@ -36,7 +36,6 @@ from typing import BinaryIO
 
 from dmcommon.errors import DMError
 from expander.engine import Expander, to_json
-from expander.templates.jinja import SHARED_BYTECODE
 from expander.models import ExpansionRequest, Limits
 from expander.sandbox.confinement import (
     FIRST_FD,
@@ -44,6 +43,7 @@ from expander.sandbox.confinement import (
     isolate,
     limit_resources,
 )
+from expander.templates.jinja import SHARED_BYTECODE
 
 _HEADER = struct.Struct(">Q")
 _ANSWER_FD = FIRST_FD

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from expander import forkserver
 from expander.models import Limits
+from expander.sandbox import confinement
 
 
 def _attempts() -> dict:
@@ -33,12 +33,12 @@ def confined_attempts():
     os.environ["DM_INTERNAL_TOKEN"] = "secret"
     read_fd, write_fd = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR)
-    address_space = forkserver.current_address_space()
+    address_space = confinement.current_address_space()
     pid = os.fork()
     if pid == 0:
         try:
-            forkserver.isolate(devnull, write_fd)
-            forkserver.limit_resources(Limits(), address_space)
+            confinement.isolate(devnull, write_fd)
+            confinement.limit_resources(Limits(), address_space)
             os.write(3, json.dumps(_attempts()).encode())
         finally:
             os._exit(0)
