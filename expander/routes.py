@@ -6,7 +6,6 @@ from flask import Blueprint, Response, current_app, request
 
 from dmcommon.bodies import json_body
 from expander.models import ExpansionRequest, Limits
-from expander.sandbox import shared_sandbox
 
 bp = Blueprint("expander", __name__)
 
@@ -24,5 +23,5 @@ def expand():
     # then reads the same bytes.
     ExpansionRequest.from_dict(body)
     limits = Limits.from_config(current_app.config)
-    answer = shared_sandbox().expand(request.get_data(), limits)
+    answer = current_app.extensions["expander"].expand(request.get_data(), limits)
     return Response(answer, mimetype="application/json")

@@ -1,8 +1,10 @@
 """The service side of the sandbox: hands each expansion to the fork server and reads the answer.
 
-Each service process starts its own fork server (`expander.sandbox.forkserver`) on first use, with
-an empty environment, and talks to it over two pipes. Requests from one process are
-serialised; gunicorn's workers each have their own fork server.
+A `Sandbox` starts its fork server (`expander.sandbox.forkserver`) on first use, with an
+empty environment, and talks to it over two pipes; requests through one sandbox are
+serialised. Starting late matters: gunicorn forks its workers after building the app,
+and a fork server belongs to the process that started it, so each worker starts its own
+on its first request (a forked copy of a running one starts anew, too).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import threading
 from pathlib import Path
 
 from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
-from expander.sandbox.forkserver import failure, read_frame, write_frame
 from expander.models import Limits
+from expander.sandbox.forkserver import failure, read_frame, write_frame
 
 _ERRORS = {400: BadRequest, 503: ServiceUnavailable}
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -108,10 +110,3 @@ class Sandbox:
         for stream in (process.stdin, process.stdout):
             stream.close()
 
-
-_shared = Sandbox()
-
-
-def shared_sandbox() -> Sandbox:
-    """The fork server connection of this process, shared by every app it serves."""
-    return _shared

@@ -63,7 +63,9 @@ class Expand:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(LIMITS)
+    app = create_app(LIMITS)
+    yield app
+    app.extensions["expander"].close()
 
 
 @pytest.fixture

@@ -217,15 +217,14 @@ def test_helper_modules_are_held_to_the_same_rules(confined):
     assert "ImportError: import of 'os' is not allowed" in message
 
 
-def test_the_sandbox_recovers_when_its_fork_server_dies(client):
+def test_the_sandbox_recovers_when_its_fork_server_dies(app, client):
     import os
     import signal
 
-    from expander.sandbox import shared_sandbox
     from tests.expander.conftest import body
 
     assert client.post("/expand", json=body("resources: []\n")).status_code == 200
-    os.kill(shared_sandbox().server_pid, signal.SIGKILL)
+    os.kill(app.extensions["expander"].server_pid, signal.SIGKILL)
     response = client.post("/expand", json=body("resources:\n- {name: a, type: Pod}\n"))
     assert response.status_code == 200
     assert response.get_json()["config"]["resources"] == [{"name": "a", "type": "Pod"}]
