@@ -16,17 +16,17 @@ from typing import Any
 
 import yaml
 
+from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
-from expander.templates.jinja import SHARED_BYTECODE, JinjaRenderer
 from expander.models import Expansion, ExpansionRequest, Import, Limits
+from expander.schemas import Schema, describe_yaml_error
+from expander.templates.jinja import SHARED_BYTECODE, JinjaRenderer
 from expander.templates.python import Context, ModuleLoader, python_module_names
 from expander.templates.python import run_python_template as _run_python
-from expander.schemas import Schema, describe_yaml_error
 
 JINJA_EXTENSIONS = (".jinja", ".jinja2", ".yaml", ".yml")
 PYTHON_EXTENSIONS = (".py",)
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Most template text the fork server compiles ahead for one request.
 _COMPILE_BUDGET = 1024 * 1024
 
@@ -84,7 +84,9 @@ class Expander:
 
     def _parse(self, text: str, where: str) -> Any:
         try:
-            return yaml.load(text, Loader=_Loader)
+            return load_yaml(text)
+        except TooDeep as error:
+            raise ExpansionError(f"{where}: {error}") from None
         except yaml.YAMLError as error:
             raise ExpansionError(f"{where}: {describe_yaml_error(error)}") from None
 

@@ -17,10 +17,10 @@ import referencing.exceptions
 import referencing.jsonschema
 import yaml
 
+from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
 
 _NOT_SCHEMA_KEYS = ("info", "imports")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _META = jsonschema.Draft4Validator(jsonschema.Draft4Validator.META_SCHEMA)
 
 
@@ -130,7 +130,9 @@ def _default_of(schema: Any, resolver: referencing.Resolver) -> Any:
 
 def _load_yaml(filename: str, text: str) -> dict[str, Any]:
     try:
-        document = yaml.load(text, Loader=_Loader)
+        document = load_yaml(text)
+    except TooDeep as error:
+        raise SchemaError(f"schema {filename}: {error}") from None
     except yaml.YAMLError as error:
         raise SchemaError(f"schema {filename}: {describe_yaml_error(error)}") from None
     if document is None:
