@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from .errors import StatusError
+from .status import StatusError
 from .patch import merge_key, strategic_merge
 
 Path = tuple

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import discovery, errors, protobuf
+from . import apis, protobuf, status
 from .catalog import SCALABLE_KINDS, ResourceType
 from .faults import Controls, Fault
 from .patch import json_merge_patch, json_patch, strategic_merge
@@ -99,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
             self.query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             self.route_path = url.path.rstrip("/") or "/"
             self._dispatch(method)
-        except errors.StatusError as error:
+        except status.StatusError as error:
             self._drain()
             self._send_json(error.code, error.to_dict())
         except (BrokenPipeError, ConnectionResetError):
@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - a bug must not reach the client as a traceback
             traceback.print_exc(file=sys.stderr)
             self._drain()
-            self._send_json(500, errors.StatusError(500, "internal error in the simulator")
+            self._send_json(500, status.StatusError(500, "internal error in the simulator")
                             .to_dict())
 
     def _drain(self) -> None:
@@ -115,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
         if self._body_read:
             return
         # A body that cannot be read has already marked the connection for closing.
-        with contextlib.suppress(errors.StatusError):
+        with contextlib.suppress(status.StatusError):
             self._body()
 
     def _body(self) -> bytes:
@@ -123,15 +123,15 @@ class Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             # kubectl always sends Content-Length; refusing chunked bodies keeps the limit simple.
             self.close_connection = True
-            raise errors.StatusError(411, "a request body needs a Content-Length",
+            raise status.StatusError(411, "a request body needs a Content-Length",
                                      "LengthRequired")
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit():
             self.close_connection = True
-            raise errors.bad_request("Content-Length must be a number")
+            raise status.bad_request("Content-Length must be a number")
         if int(length) > MAX_BODY:
             self.close_connection = True
-            raise errors.StatusError(413, f"the request body is larger than {MAX_BODY} bytes")
+            raise status.StatusError(413, f"the request body is larger than {MAX_BODY} bytes")
         return self.rfile.read(int(length))
 
     def _json_body(self, allow_yaml: bool = False) -> object:
@@ -144,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
             reason = str(error).splitlines()[0]
-            raise errors.bad_request(f"the request body could not be decoded: {reason}") from None
+            raise status.bad_request(f"the request body could not be decoded: {reason}") from None
 
     def _send_json(self, code: int, body: object, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()
@@ -177,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:1] == ["_sim"]:
             return self._control(method, parts[1:])
         if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
-            raise errors.StatusError(405, f"the server does not allow {method} on {path}")
+            raise status.StatusError(405, f"the server does not allow {method} on {path}")
         store = self.sim.store
         if method in ("GET", "HEAD"):
             document = self._static_document(parts, store)
@@ -186,29 +186,29 @@ class Handler(BaseHTTPRequestHandler):
         route = self._resource_route(parts)
         if route is None:
             self._drain()
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         self._resource(method, route)
 
     def _static_document(self, parts: list[str], store: Store) -> dict | None:
         catalog = store.catalog
         if parts == ["version"]:
-            return discovery.VERSION
+            return apis.VERSION
         if parts == ["api"]:
-            return discovery.api_versions(self.headers.get("Host", ""))
+            return apis.api_versions(self.headers.get("Host", ""))
         if parts == ["apis"]:
-            return discovery.api_group_list(catalog)
+            return apis.api_group_list(catalog)
         if len(parts) == 2 and parts[0] == "api":
-            return discovery.api_resource_list(catalog, "", parts[1])
+            return apis.api_resource_list(catalog, "", parts[1])
         if len(parts) == 2 and parts[0] == "apis":
-            return discovery.api_group(catalog, parts[1])
+            return apis.api_group(catalog, parts[1])
         if len(parts) == 3 and parts[0] == "apis":
-            return discovery.api_resource_list(catalog, parts[1], parts[2])
+            return apis.api_resource_list(catalog, parts[1], parts[2])
         if parts == ["openapi", "v3"]:
-            return discovery.openapi_v3_paths(catalog)
+            return apis.openapi_v3_paths(catalog)
         if parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
-            return discovery.openapi_v3_group_version(catalog, "", parts[3])
+            return apis.openapi_v3_group_version(catalog, "", parts[3])
         if parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
-            return discovery.openapi_v3_group_version(catalog, parts[3], parts[4])
+            return apis.openapi_v3_group_version(catalog, parts[3], parts[4])
         return None
 
     def _resource_route(self, parts: list[str]) -> Route | None:
@@ -248,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE" and not route.name:
             return "deletecollection"
         if method not in verbs:
-            raise errors.StatusError(405, f"the server does not allow this method: {method}")
+            raise status.StatusError(405, f"the server does not allow this method: {method}")
         return verbs[method]
 
     def _resource(self, method: str, route: Route) -> None:
@@ -257,12 +257,12 @@ class Handler(BaseHTTPRequestHandler):
         if route.subresource and (
             route.subresource not in rt.subresources or verb not in ("get", "update", "patch")
         ):
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         # A create is posted to its collection; the other writes address one object.
         if (verb == "create" and route.name) or (
             verb in ("update", "patch", "apply") and not route.name
         ):
-            raise errors.method_not_allowed()
+            raise status.method_not_allowed()
         controls = self.sim.controls
         controls.record(verb, rt.kind)
         if controls.latency:
@@ -281,10 +281,10 @@ class Handler(BaseHTTPRequestHandler):
     def _options(self) -> WriteOptions:
         dry_run = self.query.get("dryRun")
         if dry_run not in (None, "", "All"):
-            raise errors.bad_request(f'unsupported dryRun value "{dry_run}": use "All"')
+            raise status.bad_request(f'unsupported dryRun value "{dry_run}": use "All"')
         validation = self.query.get("fieldValidation") or "Warn"
         if validation not in ("Strict", "Warn", "Ignore"):
-            raise errors.bad_request(
+            raise status.bad_request(
                 f"fieldValidation must be one of Strict, Warn or Ignore, not {validation!r}")
         return WriteOptions(
             dry_run=dry_run == "All",
@@ -336,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             timeout = float(self.query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
         except ValueError:
-            raise errors.bad_request("timeoutSeconds must be a number") from None
+            raise status.bad_request("timeoutSeconds must be a number") from None
         events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
                                       self.query.get("resourceVersion"), timeout)
         self.send_response(200)
@@ -373,7 +373,7 @@ class Handler(BaseHTTPRequestHandler):
         options = self._options()
         namespace = route.namespace or ""
         if route.rt.namespaced and not namespace:
-            raise errors.method_not_allowed()
+            raise status.method_not_allowed()
         self._write_answer(self.sim.store.create(route.rt, namespace, body, options))
 
     def _update(self, route: Route) -> None:
@@ -390,7 +390,7 @@ class Handler(BaseHTTPRequestHandler):
         kind = PATCH_TYPES.get(content_type)
         if kind is None:
             self._drain()
-            raise errors.StatusError(
+            raise status.StatusError(
                 415, "the body of the request was in an unknown format - accepted media types "
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml, application/strategic-merge-patch+json")
@@ -399,14 +399,14 @@ class Handler(BaseHTTPRequestHandler):
         if route.subresource == "scale":
             return self._set_scale(route, json_merge_patch({}, body), options)
         if kind == "strategic" and route.rt.fields is None:
-            raise errors.StatusError(
+            raise status.StatusError(
                 415, "strategic merge patch is not supported for custom resources; use a merge "
                 "patch or server-side apply")
         if kind == "json":
             def patcher(current: dict) -> object:
                 return json_patch(current, body)
         elif not isinstance(body, dict):
-            raise errors.bad_request("a merge patch must be a JSON object")
+            raise status.bad_request("a merge patch must be a JSON object")
         elif kind == "merge":
             def patcher(current: dict) -> object:
                 return json_merge_patch(current, body)
@@ -431,9 +431,9 @@ class Handler(BaseHTTPRequestHandler):
         spec = scale.get("spec") if isinstance(scale, dict) else None
         replicas = spec.get("replicas") if isinstance(spec, dict) else None
         if route.rt.kind not in SCALABLE_KINDS:
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         if not isinstance(replicas, int) or replicas < 0:
-            raise errors.invalid("Scale", "autoscaling", route.name or "", [
+            raise status.invalid("Scale", "autoscaling", route.name or "", [
                 ("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal "
                  "to 0")])
 
@@ -455,7 +455,7 @@ class Handler(BaseHTTPRequestHandler):
         dry_run = self.query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
         policy = self.query.get("propagationPolicy") or body.get("propagationPolicy") or ""
         if policy not in ("", "Orphan", "Background", "Foreground"):
-            raise errors.bad_request(f"propagationPolicy {policy!r} is not one of Orphan, "
+            raise status.bad_request(f"propagationPolicy {policy!r} is not one of Orphan, "
                                      "Background, Foreground")
         return dry_run, policy, body.get("preconditions") or {}
 
@@ -469,7 +469,7 @@ class Handler(BaseHTTPRequestHandler):
         if policy == "Foreground":
             gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
             return self._send_json(200, gone)
-        details = errors.details(rt.plural, rt.group, route.name)
+        details = status.details(rt.plural, rt.group, route.name)
         details["uid"] = gone["metadata"].get("uid")
         self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "details": details})
@@ -485,7 +485,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 deleted.append(store.delete(route.rt, metadata.get("namespace", ""),
                                             metadata["name"], dry_run))
-            except errors.StatusError as error:
+            except status.StatusError as error:
                 if error.code != 404:
                     raise
         self._send_json(200, {"kind": f"{route.rt.kind}List", "apiVersion": route.rt.api_version,
@@ -516,7 +516,7 @@ class Handler(BaseHTTPRequestHandler):
             self.sim.reset()
             return self._send_json(200, {"reset": True})
         self._drain()
-        raise errors.StatusError(404, f"no simulator control {method} /_sim/{'/'.join(parts)}")
+        raise status.StatusError(404, f"no simulator control {method} /_sim/{'/'.join(parts)}")
 
 
 def _scale(obj: dict) -> dict:
