@@ -6,10 +6,10 @@ import pytest
 
 from kubesim import protobuf
 from kubesim import store as store_module
-from kubesim.status import StatusError
 from kubesim.managed import Manager, server_side_apply
 from kubesim.patch import json_merge_patch, json_patch, strategic_merge
 from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.status import StatusError
 
 
 @pytest.mark.parametrize(
