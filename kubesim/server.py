@@ -1,4 +1,10 @@
-"""The HTTP front of the simulator: routes Kubernetes API paths to the store."""
+"""The HTTP front of the simulator: routes Kubernetes API paths to the store.
+
+One module because its handler is one request's life on one keep-alive connection:
+reading the body, the per-verb handlers, streaming a watch and writing the answer all share
+that connection's state. What a request asks for is worked out in `routing`, the documents
+it may get in `apis`, the objects in `store`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,16 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import apis, protobuf, status
+from . import protobuf, routing, status
 from .catalog import SCALABLE_KINDS, ResourceType
 from .faults import Controls, Fault
 from .patch import json_merge_patch, json_patch, strategic_merge
-from .selectors import parse_field_selector, parse_label_selector
+from .routing import Route
 from .store import Store, WriteOptions, WriteResult
 from .table import as_table
 
@@ -31,16 +36,6 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/json-patch+json": "json",
 }
-
-
-@dataclass
-class Route:
-    """Where a resource request points."""
-
-    rt: ResourceType
-    namespace: str | None
-    name: str | None
-    subresource: str
 
 
 class Simulator:
@@ -178,81 +173,21 @@ class Handler(BaseHTTPRequestHandler):
             return self._control(method, parts[1:])
         if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
             raise status.StatusError(405, f"the server does not allow {method} on {path}")
-        store = self.sim.store
+        catalog = self.sim.store.catalog
         if method in ("GET", "HEAD"):
-            document = self._static_document(parts, store)
+            document = routing.static_document(parts, catalog, self.headers.get("Host", ""))
             if document is not None:
                 return self._send_json(200, document)
-        route = self._resource_route(parts)
+        route = routing.resource_route(parts, catalog)
         if route is None:
             self._drain()
             raise status.no_such_resource()
         self._resource(method, route)
 
-    def _static_document(self, parts: list[str], store: Store) -> dict | None:
-        catalog = store.catalog
-        if parts == ["version"]:
-            return apis.VERSION
-        if parts == ["api"]:
-            return apis.api_versions(self.headers.get("Host", ""))
-        if parts == ["apis"]:
-            return apis.api_group_list(catalog)
-        if len(parts) == 2 and parts[0] == "api":
-            return apis.api_resource_list(catalog, "", parts[1])
-        if len(parts) == 2 and parts[0] == "apis":
-            return apis.api_group(catalog, parts[1])
-        if len(parts) == 3 and parts[0] == "apis":
-            return apis.api_resource_list(catalog, parts[1], parts[2])
-        if parts == ["openapi", "v3"]:
-            return apis.openapi_v3_paths(catalog)
-        if parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
-            return apis.openapi_v3_group_version(catalog, "", parts[3])
-        if parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
-            return apis.openapi_v3_group_version(catalog, parts[3], parts[4])
-        return None
-
-    def _resource_route(self, parts: list[str]) -> Route | None:
-        if parts[:1] == ["api"] and len(parts) >= 3:
-            group, version, rest = "", parts[1], parts[2:]
-        elif parts[:1] == ["apis"] and len(parts) >= 4:
-            group, version, rest = parts[1], parts[2], parts[3:]
-        else:
-            return None
-        catalog = self.sim.store.catalog
-        if rest[0] == "namespaces" and len(rest) >= 3:
-            rt = catalog.lookup(group, version, rest[2])
-            if rt is not None and rt.namespaced and len(rest) <= 5:
-                return Route(rt, rest[1], rest[3] if len(rest) > 3 else None,
-                             rest[4] if len(rest) > 4 else "")
-        rt = catalog.lookup(group, version, rest[0])
-        if rt is None or len(rest) > 3:
-            return None
-        if rt.namespaced and len(rest) > 1:
-            return None
-        subresource = rest[2] if len(rest) > 2 else ""
-        return Route(rt, None if rt.namespaced else "", rest[1] if len(rest) > 1 else None,
-                     subresource)
-
     # --- resources -------------------------------------------------------------------------
 
-    def _verb(self, method: str, route: Route) -> str:
-        if method in ("GET", "HEAD"):
-            if route.name:
-                return "get"
-            return "watch" if self.query.get("watch") in ("true", "1") else "list"
-        if method == "PATCH" and self.headers.get("Content-Type", "").startswith(
-            "application/apply-patch"
-        ):
-            return "apply"
-        verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-        if method == "DELETE" and not route.name:
-            return "deletecollection"
-        if method not in verbs:
-            raise status.StatusError(405, f"the server does not allow this method: {method}")
-        return verbs[method]
-
     def _resource(self, method: str, route: Route) -> None:
-        verb = self._verb(method, route)
+        verb = routing.verb(method, route, self.query, self.headers.get("Content-Type", ""))
         rt = route.rt
         if route.subresource and (
             route.subresource not in rt.subresources or verb not in ("get", "update", "patch")
@@ -278,28 +213,8 @@ class Handler(BaseHTTPRequestHandler):
         handler = getattr(self, f"_{verb}")
         handler(route)
 
-    def _options(self) -> WriteOptions:
-        dry_run = self.query.get("dryRun")
-        if dry_run not in (None, "", "All"):
-            raise status.bad_request(f'unsupported dryRun value "{dry_run}": use "All"')
-        validation = self.query.get("fieldValidation") or "Warn"
-        if validation not in ("Strict", "Warn", "Ignore"):
-            raise status.bad_request(
-                f"fieldValidation must be one of Strict, Warn or Ignore, not {validation!r}")
-        return WriteOptions(
-            dry_run=dry_run == "All",
-            field_manager=self.query.get("fieldManager") or self._default_manager(),
-            field_validation=validation,
-            force=self.query.get("force") in ("true", "1"),
-        )
-
-    def _default_manager(self) -> str:
-        agent = self.headers.get("User-Agent", "unknown")
-        return agent.split("/", 1)[0][:128] or "unknown"
-
-    def _selectors(self) -> tuple:
-        return (parse_label_selector(self.query.get("labelSelector")),
-                parse_field_selector(self.query.get("fieldSelector")))
+    def _write_options(self) -> WriteOptions:
+        return routing.write_options(self.query, self.headers.get("User-Agent", "unknown"))
 
     def _write_answer(self, result: WriteResult, success: int = 200) -> None:
         self.warnings.extend(result.warnings)
@@ -312,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_object_or_table(route.rt, [obj], single=True)
 
     def _list(self, route: Route) -> None:
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         items, version = self.sim.store.list(route.rt, route.namespace, labels, fields)
         self._send_object_or_table(route.rt, items, version=version)
 
@@ -332,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def _watch(self, route: Route) -> None:
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         try:
             timeout = float(self.query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
         except ValueError:
@@ -370,7 +285,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
 
     def _create(self, route: Route, body: object) -> None:
-        options = self._options()
+        options = self._write_options()
         namespace = route.namespace or ""
         if route.rt.namespaced and not namespace:
             raise status.method_not_allowed()
@@ -378,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _update(self, route: Route) -> None:
         body = self._json_body()
-        options = self._options()
+        options = self._write_options()
         if route.subresource == "scale":
             return self._set_scale(route, body, options)
         result = self.sim.store.replace(route.rt, route.namespace or "", route.name, body,
@@ -395,7 +310,7 @@ class Handler(BaseHTTPRequestHandler):
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml, application/strategic-merge-patch+json")
         body = self._json_body()
-        options = self._options()
+        options = self._write_options()
         if route.subresource == "scale":
             return self._set_scale(route, json_merge_patch({}, body), options)
         if kind == "strategic" and route.rt.fields is None:
@@ -419,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _apply(self, route: Route) -> None:
         body = self._json_body(allow_yaml=True)
-        options = self._options()
+        options = self._write_options()
         # Unlike other writes, apply takes no default manager: ownership must be explicit.
         options.field_manager = self.query.get("fieldManager")
         result = self.sim.store.apply(route.rt, route.namespace or "", route.name, body,
@@ -451,13 +366,7 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         else:
             body = self._json_body() if self.headers.get("Content-Length", "0") != "0" else None
-        body = body if isinstance(body, dict) else {}
-        dry_run = self.query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
-        policy = self.query.get("propagationPolicy") or body.get("propagationPolicy") or ""
-        if policy not in ("", "Orphan", "Background", "Foreground"):
-            raise status.bad_request(f"propagationPolicy {policy!r} is not one of Orphan, "
-                                     "Background, Foreground")
-        return dry_run, policy, body.get("preconditions") or {}
+        return routing.delete_options(self.query, body if isinstance(body, dict) else {})
 
     def _delete(self, route: Route) -> None:
         dry_run, policy, preconditions = self._delete_options()
@@ -476,7 +385,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _deletecollection(self, route: Route) -> None:
         dry_run, _, _ = self._delete_options()
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         store = self.sim.store
         items, version = store.list(route.rt, route.namespace, labels, fields)
         deleted = []
