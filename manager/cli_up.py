@@ -252,7 +252,7 @@ def up(
             sim = stack.start(
                 "simulator",
                 [
-                    sys.executable, "-m", "resourcifier.sim",
+                    sys.executable, "-m", "kubesim",
                     "--port", str(sim_port), "--kubeconfig", str(sim_kubeconfig),
                 ],
             )

@@ -106,7 +106,7 @@ def start_simulator(workdir: Path) -> tuple[ServiceProcess, str, Path]:
     url = f"http://127.0.0.1:{port}"
     process = ServiceProcess(
         [
-            sys.executable, "-m", "resourcifier.sim",
+            sys.executable, "-m", "kubesim",
             "--port", str(port), "--kubeconfig", str(kubeconfig),
         ],
         f"{url}/healthz",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 
-from .errors import StatusError
+from .status import StatusError
 
 MAGIC = b"k8s\x00"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from resourcifier.sim.client import SimControl
+from kubesim.client import SimControl
 from tests.support import ServiceProcess, start_simulator
 
 _names = itertools.count()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import bad_request
+from .status import bad_request
 
 _REQUIREMENT = re.compile(
     r"""^\s*(?:

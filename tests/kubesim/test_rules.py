@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from resourcifier.sim import protobuf
-from resourcifier.sim import store as store_module
-from resourcifier.sim.errors import StatusError
-from resourcifier.sim.managed import Manager, server_side_apply
-from resourcifier.sim.patch import json_merge_patch, json_patch, strategic_merge
-from resourcifier.sim.selectors import parse_field_selector, parse_label_selector
+from kubesim import protobuf
+from kubesim import store as store_module
+from kubesim.managed import Manager, server_side_apply
+from kubesim.patch import json_merge_patch, json_patch, strategic_merge
+from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.status import StatusError
 
 
 @pytest.mark.parametrize(

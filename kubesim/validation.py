@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 
+from dmcommon.names import DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, is_dns_label, is_dns_subdomain
+
 from .catalog import ResourceType
 
 Causes = list[tuple[str, str]]
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Service names follow DNS-1035, a stricter rule than dmcommon.names' RFC 1123 labels.
+_LABEL_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -49,6 +50,10 @@ def required(path: str) -> tuple[str, str]:
     return path, "Required value"
 
 
+def _is_dns_1035_label(name: str) -> bool:
+    return _LABEL_1035.fullmatch(name) is not None
+
+
 def name_causes(resource_type: ResourceType, name: object) -> Causes:
     """Problems with metadata.name for this kind (each kind has its own naming rule)."""
     if not isinstance(name, str) or not name:
@@ -59,21 +64,21 @@ def name_causes(resource_type: ResourceType, name: object) -> Causes:
             return [invalid_value("metadata.name", name, "may not contain '/' or '%'")]
         return []
     if kind == "Namespace":
-        pattern, rule, limit = _LABEL_1123, LABEL_1123_RULE, 63
+        is_valid, rule, limit = is_dns_label, LABEL_1123_RULE, DNS_LABEL_MAX
     elif kind == "Service":
-        pattern, rule, limit = _LABEL_1035, LABEL_1035_RULE, 63
+        is_valid, rule, limit = _is_dns_1035_label, LABEL_1035_RULE, DNS_LABEL_MAX
     else:
-        pattern, rule, limit = _SUBDOMAIN, SUBDOMAIN_RULE, 253
+        is_valid, rule, limit = is_dns_subdomain, SUBDOMAIN_RULE, DNS_SUBDOMAIN_MAX
     if len(name) > limit:
         return [invalid_value("metadata.name", name, f"must be no more than {limit} characters")]
-    if not pattern.match(name):
+    if not is_valid(name):
         return [invalid_value("metadata.name", name, rule)]
     return []
 
 
 def _label_key_ok(key: str) -> bool:
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+    if prefix and not is_dns_subdomain(prefix):
         return False
     return 0 < len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
 
@@ -130,7 +135,7 @@ def _containers_causes(path: str, pod_spec: object) -> Causes:
         name = container.get("name")
         if not name:
             causes.append(required(f"{where}.name"))
-        elif not isinstance(name, str) or not _LABEL_1123.match(name):
+        elif not is_dns_label(name):
             causes.append(invalid_value(f"{where}.name", name, LABEL_1123_RULE))
         elif name in seen:
             causes.append((f"{where}.name", f'Duplicate value: "{name}"'))

@@ -1,4 +1,10 @@
-"""The HTTP front of the simulator: routes Kubernetes API paths to the store."""
+"""The HTTP front of the simulator: routes Kubernetes API paths to the store.
+
+One module because its handler is one request's life on one keep-alive connection:
+reading the body, the per-verb handlers, streaming a watch and writing the answer all share
+that connection's state. What a request asks for is worked out in `routing`, the documents
+it may get in `apis`, the objects in `store`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,16 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import discovery, errors, protobuf
+from . import protobuf, routing, status
 from .catalog import SCALABLE_KINDS, ResourceType
 from .faults import Controls, Fault
 from .patch import json_merge_patch, json_patch, strategic_merge
-from .selectors import parse_field_selector, parse_label_selector
+from .routing import Route
 from .store import Store, WriteOptions, WriteResult
 from .table import as_table
 
@@ -31,16 +36,6 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/json-patch+json": "json",
 }
-
-
-@dataclass
-class Route:
-    """Where a resource request points."""
-
-    rt: ResourceType
-    namespace: str | None
-    name: str | None
-    subresource: str
 
 
 class Simulator:
@@ -99,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
             self.query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             self.route_path = url.path.rstrip("/") or "/"
             self._dispatch(method)
-        except errors.StatusError as error:
+        except status.StatusError as error:
             self._drain()
             self._send_json(error.code, error.to_dict())
         except (BrokenPipeError, ConnectionResetError):
@@ -107,7 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - a bug must not reach the client as a traceback
             traceback.print_exc(file=sys.stderr)
             self._drain()
-            self._send_json(500, errors.StatusError(500, "internal error in the simulator")
+            self._send_json(500, status.StatusError(500, "internal error in the simulator")
                             .to_dict())
 
     def _drain(self) -> None:
@@ -115,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         if self._body_read:
             return
         # A body that cannot be read has already marked the connection for closing.
-        with contextlib.suppress(errors.StatusError):
+        with contextlib.suppress(status.StatusError):
             self._body()
 
     def _body(self) -> bytes:
@@ -123,15 +118,15 @@ class Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             # kubectl always sends Content-Length; refusing chunked bodies keeps the limit simple.
             self.close_connection = True
-            raise errors.StatusError(411, "a request body needs a Content-Length",
+            raise status.StatusError(411, "a request body needs a Content-Length",
                                      "LengthRequired")
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit():
             self.close_connection = True
-            raise errors.bad_request("Content-Length must be a number")
+            raise status.bad_request("Content-Length must be a number")
         if int(length) > MAX_BODY:
             self.close_connection = True
-            raise errors.StatusError(413, f"the request body is larger than {MAX_BODY} bytes")
+            raise status.StatusError(413, f"the request body is larger than {MAX_BODY} bytes")
         return self.rfile.read(int(length))
 
     def _json_body(self, allow_yaml: bool = False) -> object:
@@ -144,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
             reason = str(error).splitlines()[0]
-            raise errors.bad_request(f"the request body could not be decoded: {reason}") from None
+            raise status.bad_request(f"the request body could not be decoded: {reason}") from None
 
     def _send_json(self, code: int, body: object, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()
@@ -177,92 +172,32 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:1] == ["_sim"]:
             return self._control(method, parts[1:])
         if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
-            raise errors.StatusError(405, f"the server does not allow {method} on {path}")
-        store = self.sim.store
+            raise status.StatusError(405, f"the server does not allow {method} on {path}")
+        catalog = self.sim.store.catalog
         if method in ("GET", "HEAD"):
-            document = self._static_document(parts, store)
+            document = routing.static_document(parts, catalog, self.headers.get("Host", ""))
             if document is not None:
                 return self._send_json(200, document)
-        route = self._resource_route(parts)
+        route = routing.resource_route(parts, catalog)
         if route is None:
             self._drain()
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         self._resource(method, route)
-
-    def _static_document(self, parts: list[str], store: Store) -> dict | None:
-        catalog = store.catalog
-        if parts == ["version"]:
-            return discovery.VERSION
-        if parts == ["api"]:
-            return discovery.api_versions(self.headers.get("Host", ""))
-        if parts == ["apis"]:
-            return discovery.api_group_list(catalog)
-        if len(parts) == 2 and parts[0] == "api":
-            return discovery.api_resource_list(catalog, "", parts[1])
-        if len(parts) == 2 and parts[0] == "apis":
-            return discovery.api_group(catalog, parts[1])
-        if len(parts) == 3 and parts[0] == "apis":
-            return discovery.api_resource_list(catalog, parts[1], parts[2])
-        if parts == ["openapi", "v3"]:
-            return discovery.openapi_v3_paths(catalog)
-        if parts[:3] == ["openapi", "v3", "api"] and len(parts) == 4:
-            return discovery.openapi_v3_group_version(catalog, "", parts[3])
-        if parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
-            return discovery.openapi_v3_group_version(catalog, parts[3], parts[4])
-        return None
-
-    def _resource_route(self, parts: list[str]) -> Route | None:
-        if parts[:1] == ["api"] and len(parts) >= 3:
-            group, version, rest = "", parts[1], parts[2:]
-        elif parts[:1] == ["apis"] and len(parts) >= 4:
-            group, version, rest = parts[1], parts[2], parts[3:]
-        else:
-            return None
-        catalog = self.sim.store.catalog
-        if rest[0] == "namespaces" and len(rest) >= 3:
-            rt = catalog.lookup(group, version, rest[2])
-            if rt is not None and rt.namespaced and len(rest) <= 5:
-                return Route(rt, rest[1], rest[3] if len(rest) > 3 else None,
-                             rest[4] if len(rest) > 4 else "")
-        rt = catalog.lookup(group, version, rest[0])
-        if rt is None or len(rest) > 3:
-            return None
-        if rt.namespaced and len(rest) > 1:
-            return None
-        subresource = rest[2] if len(rest) > 2 else ""
-        return Route(rt, None if rt.namespaced else "", rest[1] if len(rest) > 1 else None,
-                     subresource)
 
     # --- resources -------------------------------------------------------------------------
 
-    def _verb(self, method: str, route: Route) -> str:
-        if method in ("GET", "HEAD"):
-            if route.name:
-                return "get"
-            return "watch" if self.query.get("watch") in ("true", "1") else "list"
-        if method == "PATCH" and self.headers.get("Content-Type", "").startswith(
-            "application/apply-patch"
-        ):
-            return "apply"
-        verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-        if method == "DELETE" and not route.name:
-            return "deletecollection"
-        if method not in verbs:
-            raise errors.StatusError(405, f"the server does not allow this method: {method}")
-        return verbs[method]
-
     def _resource(self, method: str, route: Route) -> None:
-        verb = self._verb(method, route)
+        verb = routing.verb(method, route, self.query, self.headers.get("Content-Type", ""))
         rt = route.rt
         if route.subresource and (
             route.subresource not in rt.subresources or verb not in ("get", "update", "patch")
         ):
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         # A create is posted to its collection; the other writes address one object.
         if (verb == "create" and route.name) or (
             verb in ("update", "patch", "apply") and not route.name
         ):
-            raise errors.method_not_allowed()
+            raise status.method_not_allowed()
         controls = self.sim.controls
         controls.record(verb, rt.kind)
         if controls.latency:
@@ -278,28 +213,8 @@ class Handler(BaseHTTPRequestHandler):
         handler = getattr(self, f"_{verb}")
         handler(route)
 
-    def _options(self) -> WriteOptions:
-        dry_run = self.query.get("dryRun")
-        if dry_run not in (None, "", "All"):
-            raise errors.bad_request(f'unsupported dryRun value "{dry_run}": use "All"')
-        validation = self.query.get("fieldValidation") or "Warn"
-        if validation not in ("Strict", "Warn", "Ignore"):
-            raise errors.bad_request(
-                f"fieldValidation must be one of Strict, Warn or Ignore, not {validation!r}")
-        return WriteOptions(
-            dry_run=dry_run == "All",
-            field_manager=self.query.get("fieldManager") or self._default_manager(),
-            field_validation=validation,
-            force=self.query.get("force") in ("true", "1"),
-        )
-
-    def _default_manager(self) -> str:
-        agent = self.headers.get("User-Agent", "unknown")
-        return agent.split("/", 1)[0][:128] or "unknown"
-
-    def _selectors(self) -> tuple:
-        return (parse_label_selector(self.query.get("labelSelector")),
-                parse_field_selector(self.query.get("fieldSelector")))
+    def _write_options(self) -> WriteOptions:
+        return routing.write_options(self.query, self.headers.get("User-Agent", "unknown"))
 
     def _write_answer(self, result: WriteResult, success: int = 200) -> None:
         self.warnings.extend(result.warnings)
@@ -312,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_object_or_table(route.rt, [obj], single=True)
 
     def _list(self, route: Route) -> None:
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         items, version = self.sim.store.list(route.rt, route.namespace, labels, fields)
         self._send_object_or_table(route.rt, items, version=version)
 
@@ -332,11 +247,11 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def _watch(self, route: Route) -> None:
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         try:
             timeout = float(self.query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
         except ValueError:
-            raise errors.bad_request("timeoutSeconds must be a number") from None
+            raise status.bad_request("timeoutSeconds must be a number") from None
         events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
                                       self.query.get("resourceVersion"), timeout)
         self.send_response(200)
@@ -370,15 +285,15 @@ class Handler(BaseHTTPRequestHandler):
             return True
 
     def _create(self, route: Route, body: object) -> None:
-        options = self._options()
+        options = self._write_options()
         namespace = route.namespace or ""
         if route.rt.namespaced and not namespace:
-            raise errors.method_not_allowed()
+            raise status.method_not_allowed()
         self._write_answer(self.sim.store.create(route.rt, namespace, body, options))
 
     def _update(self, route: Route) -> None:
         body = self._json_body()
-        options = self._options()
+        options = self._write_options()
         if route.subresource == "scale":
             return self._set_scale(route, body, options)
         result = self.sim.store.replace(route.rt, route.namespace or "", route.name, body,
@@ -390,23 +305,23 @@ class Handler(BaseHTTPRequestHandler):
         kind = PATCH_TYPES.get(content_type)
         if kind is None:
             self._drain()
-            raise errors.StatusError(
+            raise status.StatusError(
                 415, "the body of the request was in an unknown format - accepted media types "
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml, application/strategic-merge-patch+json")
         body = self._json_body()
-        options = self._options()
+        options = self._write_options()
         if route.subresource == "scale":
             return self._set_scale(route, json_merge_patch({}, body), options)
         if kind == "strategic" and route.rt.fields is None:
-            raise errors.StatusError(
+            raise status.StatusError(
                 415, "strategic merge patch is not supported for custom resources; use a merge "
                 "patch or server-side apply")
         if kind == "json":
             def patcher(current: dict) -> object:
                 return json_patch(current, body)
         elif not isinstance(body, dict):
-            raise errors.bad_request("a merge patch must be a JSON object")
+            raise status.bad_request("a merge patch must be a JSON object")
         elif kind == "merge":
             def patcher(current: dict) -> object:
                 return json_merge_patch(current, body)
@@ -419,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _apply(self, route: Route) -> None:
         body = self._json_body(allow_yaml=True)
-        options = self._options()
+        options = self._write_options()
         # Unlike other writes, apply takes no default manager: ownership must be explicit.
         options.field_manager = self.query.get("fieldManager")
         result = self.sim.store.apply(route.rt, route.namespace or "", route.name, body,
@@ -431,9 +346,9 @@ class Handler(BaseHTTPRequestHandler):
         spec = scale.get("spec") if isinstance(scale, dict) else None
         replicas = spec.get("replicas") if isinstance(spec, dict) else None
         if route.rt.kind not in SCALABLE_KINDS:
-            raise errors.no_such_resource()
+            raise status.no_such_resource()
         if not isinstance(replicas, int) or replicas < 0:
-            raise errors.invalid("Scale", "autoscaling", route.name or "", [
+            raise status.invalid("Scale", "autoscaling", route.name or "", [
                 ("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal "
                  "to 0")])
 
@@ -451,13 +366,7 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         else:
             body = self._json_body() if self.headers.get("Content-Length", "0") != "0" else None
-        body = body if isinstance(body, dict) else {}
-        dry_run = self.query.get("dryRun") == "All" or "All" in (body.get("dryRun") or [])
-        policy = self.query.get("propagationPolicy") or body.get("propagationPolicy") or ""
-        if policy not in ("", "Orphan", "Background", "Foreground"):
-            raise errors.bad_request(f"propagationPolicy {policy!r} is not one of Orphan, "
-                                     "Background, Foreground")
-        return dry_run, policy, body.get("preconditions") or {}
+        return routing.delete_options(self.query, body if isinstance(body, dict) else {})
 
     def _delete(self, route: Route) -> None:
         dry_run, policy, preconditions = self._delete_options()
@@ -469,14 +378,14 @@ class Handler(BaseHTTPRequestHandler):
         if policy == "Foreground":
             gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
             return self._send_json(200, gone)
-        details = errors.details(rt.plural, rt.group, route.name)
+        details = status.details(rt.plural, rt.group, route.name)
         details["uid"] = gone["metadata"].get("uid")
         self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success", "details": details})
 
     def _deletecollection(self, route: Route) -> None:
         dry_run, _, _ = self._delete_options()
-        labels, fields = self._selectors()
+        labels, fields = routing.selectors(self.query)
         store = self.sim.store
         items, version = store.list(route.rt, route.namespace, labels, fields)
         deleted = []
@@ -485,7 +394,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 deleted.append(store.delete(route.rt, metadata.get("namespace", ""),
                                             metadata["name"], dry_run))
-            except errors.StatusError as error:
+            except status.StatusError as error:
                 if error.code != 404:
                     raise
         self._send_json(200, {"kind": f"{route.rt.kind}List", "apiVersion": route.rt.api_version,
@@ -516,7 +425,7 @@ class Handler(BaseHTTPRequestHandler):
             self.sim.reset()
             return self._send_json(200, {"reset": True})
         self._drain()
-        raise errors.StatusError(404, f"no simulator control {method} /_sim/{'/'.join(parts)}")
+        raise status.StatusError(404, f"no simulator control {method} /_sim/{'/'.join(parts)}")
 
 
 def _scale(obj: dict) -> dict:

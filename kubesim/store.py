@@ -1,4 +1,10 @@
-"""The simulator's state: objects, resource versions, watch events, behind one lock."""
+"""The simulator's state: objects, resource versions, watch events, behind one lock.
+
+One module because it is one class: every write changes objects, field managers, the
+resource version and the event history together under the same lock, and a watch reads
+that history under it too. The rules it applies (defaults, validation, field ownership,
+patches) each live in their own module.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from datetime import datetime, timezone
 from itertools import takewhile
 from typing import Callable, Iterator
 
-from . import errors
+from . import status
 from .catalog import Catalog, ResourceType, crd_resource_types
 from .defaults import ClusterIPs, apply_defaults
 from .fields import unknown_fields
@@ -116,7 +122,7 @@ class Store:
         with self._lock:
             obj = self._objects.get(self._key(rt, namespace, name))
             if obj is None:
-                raise errors.not_found(rt.plural, rt.group, name)
+                raise status.not_found(rt.plural, rt.group, name)
             return self._as_version(rt, obj)
 
     def list(
@@ -161,7 +167,7 @@ class Store:
             self._require_namespace(rt, namespace, metadata["name"])
             key = self._key(rt, namespace, metadata["name"])
             if key in self._objects:
-                raise errors.already_exists(rt.plural, rt.group, metadata["name"])
+                raise status.already_exists(rt.plural, rt.group, metadata["name"])
             for name in ("resourceVersion", "uid", "generation", "creationTimestamp"):
                 metadata.pop(name, None)
             managers: list[Manager] = []
@@ -177,7 +183,7 @@ class Store:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
             if current is None:
-                raise errors.not_found(rt.plural, rt.group, name)
+                raise status.not_found(rt.plural, rt.group, name)
             return self._update(rt, key, current, obj, options, subresource)
 
     def patch(self, rt: ResourceType, namespace: str, name: str,
@@ -188,7 +194,7 @@ class Store:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
             if current is None:
-                raise errors.not_found(rt.plural, rt.group, name)
+                raise status.not_found(rt.plural, rt.group, name)
             obj = self._check_body(rt, namespace, patcher(self._as_version(rt, current)), name)
             return self._update(rt, key, current, obj, options, subresource)
 
@@ -197,7 +203,7 @@ class Store:
         """Server-side apply: create the object or merge the manager's configuration into it."""
         config = self._check_body(rt, namespace, applied, name)
         if not options.field_manager:
-            raise errors.StatusError(
+            raise status.StatusError(
                 422, "PATCH, application/apply-patch+yaml requires fieldManager to be set",
                 "Invalid")
         for field_name in ("resourceVersion", "uid", "managedFields"):
@@ -224,11 +230,11 @@ class Store:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
             if current is None:
-                raise errors.not_found(rt.plural, rt.group, name)
+                raise status.not_found(rt.plural, rt.group, name)
             for field_name in ("uid", "resourceVersion"):
                 wanted = (precondition or {}).get(field_name)
                 if wanted and wanted != current["metadata"].get(field_name):
-                    raise errors.conflict(
+                    raise status.conflict(
                         rt.plural, rt.group, name,
                         f"Precondition failed: {field_name.capitalize()} in precondition: "
                         f"{wanted}, {field_name.capitalize()} in object meta: "
@@ -249,7 +255,7 @@ class Store:
     def _terminate_namespace(self, rt: ResourceType, key: Key, namespace: dict) -> dict:
         """Mark the namespace Terminating; it goes, with its objects, once empty or after a grace
         period. Like a real cluster, this lets `kubectl delete -f` delete the namespace first and
-        its objects afterwards without NotFound errors."""
+        its objects afterwards without NotFound status."""
         metadata = namespace["metadata"]
         if "deletionTimestamp" not in metadata:
             metadata["deletionTimestamp"] = now()
@@ -305,14 +311,14 @@ class Store:
                     name: str | None = None) -> dict:
         """The request body as an object of this kind, or 400 as the API server answers."""
         if not isinstance(body, dict):
-            raise errors.bad_request(f"the body of the request is not a {rt.kind} object")
+            raise status.bad_request(f"the body of the request is not a {rt.kind} object")
         obj = _copy(body)
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if kind not in (None, "", rt.kind):
-            raise errors.bad_request(
+            raise status.bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
         if api_version not in (None, "", rt.api_version):
-            raise errors.bad_request(
+            raise status.bad_request(
                 f"the API version in the data ({api_version}) does not match the expected API "
                 f"version ({rt.api_version})")
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
@@ -320,10 +326,10 @@ class Store:
         if metadata is None:
             metadata = obj["metadata"] = {}
         if not isinstance(metadata, dict):
-            raise errors.bad_request("metadata must be an object")
+            raise status.bad_request("metadata must be an object")
         if rt.namespaced:
             if metadata.get("namespace") not in (None, "", namespace):
-                raise errors.bad_request(
+                raise status.bad_request(
                     "the namespace of the provided object does not match the namespace sent on "
                     "the request")
             metadata["namespace"] = namespace
@@ -331,7 +337,7 @@ class Store:
             metadata.pop("namespace", None)
         if name is not None:
             if metadata.get("name") not in (None, "", name):
-                raise errors.bad_request(
+                raise status.bad_request(
                     f"the name of the object ({metadata.get('name')}) does not match the name on "
                     f"the URL ({name})")
             metadata["name"] = name
@@ -343,7 +349,7 @@ class Store:
         warnings = []
         if unknown and options.field_validation == "Strict":
             listed = ", ".join(f'unknown field "{field.path}"' for field in unknown)
-            raise errors.bad_request(
+            raise status.bad_request(
                 f"{rt.kind} in version \"{rt.version}\" cannot be handled as a {rt.kind}: "
                 f"strict decoding error: {listed}")
         if unknown and options.field_validation != "Ignore":
@@ -353,15 +359,15 @@ class Store:
         cannot_handle = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}'
         shapes = shape_causes(rt, obj)
         if shapes:
-            raise errors.bad_request(
+            raise status.bad_request(
                 f"{cannot_handle}: " + "; ".join(f"{path}: {why}" for path, why in shapes))
         try:
             causes = validate(rt, obj)
         except (AttributeError, TypeError, KeyError):
             # Deeper fields of the wrong JSON type (a list where an object belongs, ...).
-            raise errors.bad_request(f"{cannot_handle}: a field has the wrong type") from None
+            raise status.bad_request(f"{cannot_handle}: a field has the wrong type") from None
         if causes:
-            raise errors.invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
+            raise status.invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
         return warnings
 
     def _update(self, rt: ResourceType, key: Key, current: dict, obj: dict,
@@ -370,7 +376,7 @@ class Store:
         metadata = obj["metadata"]
         wanted_version = metadata.get("resourceVersion")
         if wanted_version and wanted_version != current["metadata"]["resourceVersion"]:
-            raise errors.conflict(rt.plural, rt.group, key[3], errors.STALE_VERSION)
+            raise status.conflict(rt.plural, rt.group, key[3], status.STALE_VERSION)
         if subresource == "status":
             obj = {**_copy(current), "status": obj.get("status")}
         elif "status" in current and rt.kind not in ("Namespace",):
@@ -403,7 +409,7 @@ class Store:
         try:
             apply_defaults(rt.kind, obj, self._cluster_ips, current)
         except (AttributeError, TypeError, KeyError):
-            raise errors.bad_request(
+            raise status.bad_request(
                 f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: a field '
                 "has the wrong type") from None
         metadata["managedFields"] = [m.to_dict() for m in managers]
@@ -429,7 +435,7 @@ class Store:
             clash = [t for t in new_types if (t.group, t.plural) == (existing.group,
                                                                       existing.plural)]
             if clash and existing.fields is not None:
-                raise errors.StatusError(
+                raise status.StatusError(
                     409, f"{existing.qualified_plural} is a built-in resource", "Conflict")
         if old is not None:
             self.catalog.remove_group_resource(*_crd_group_plural(old))
@@ -441,9 +447,9 @@ class Store:
             return
         found = self._objects.get(("", "namespaces", "", namespace))
         if found is None:
-            raise errors.namespace_not_found(namespace)
+            raise status.namespace_not_found(namespace)
         if "deletionTimestamp" in found["metadata"]:
-            raise errors.StatusError(
+            raise status.StatusError(
                 403, f'{rt.qualified_plural} "{name}" is forbidden: unable to create new content '
                 f"in namespace {namespace} because it is being terminated", "Forbidden",
                 {"name": name, "kind": rt.plural})
@@ -471,10 +477,10 @@ class Store:
             try:
                 last = int(since)
             except ValueError:
-                raise errors.bad_request(f"invalid resourceVersion {since!r}") from None
+                raise status.bad_request(f"invalid resourceVersion {since!r}") from None
             oldest = self._events[0].resource_version if self._events else self._version + 1
             if last + 1 < oldest and last < self._version:
-                raise errors.StatusError(
+                raise status.StatusError(
                     410, f"too old resource version: {last} ({oldest - 1})", "Expired")
             return self._events_after(rt, namespace, label_match, field_match, last, [], timeout)
 

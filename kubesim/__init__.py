@@ -1,5 +1,5 @@
 """An in-memory Kubernetes API server for tests and demos: it stores objects and runs nothing.
 
-Start it with `python -m resourcifier.sim --port N --kubeconfig PATH`; the real kubectl
+Start it with `python -m kubesim --port N --kubeconfig PATH`; the real kubectl
 then works against the kubeconfig it writes. See docs/simulator.md.
 """

@@ -1,4 +1,4 @@
-"""`python -m resourcifier.sim --port N --kubeconfig PATH [--host 127.0.0.1]`."""
+"""`python -m kubesim --port N --kubeconfig PATH [--host 127.0.0.1]`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .server import make_server
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C."""
     parser = argparse.ArgumentParser(
-        prog="python -m resourcifier.sim",
+        prog="python -m kubesim",
         description="In-memory Kubernetes API simulator: it stores objects and runs nothing.",
     )
     parser.add_argument("--port", type=int, default=6443, help="port to listen on (0: any)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from .errors import StatusError, bad_request
+from .status import StatusError, bad_request
 
 # Field name -> the key its list items are merged by. "ports" depends on where it is: the
 # items themselves tell (a container port has containerPort, a service port has port).

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from .errors import StatusError, bad_request
+from .status import StatusError, bad_request
 
 VERBS = frozenset({
     "create", "get", "list", "watch", "update", "patch", "apply", "delete", "deletecollection",

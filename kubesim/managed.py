@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from .errors import StatusError
 from .patch import merge_key, strategic_merge
+from .status import StatusError
 
 Path = tuple
 IGNORED_METADATA = frozenset({
