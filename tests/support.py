@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import requests
+from dmcli.processes import Child, ChildError, free_port
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05):
@@ -38,65 +28,24 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval:
     raise TimeoutError(f"condition not met within {timeout}s (last error: {last_error})")
 
 
-class ServiceProcess:
-    """A service started as a child process and stopped (with its workers) on `stop`."""
+class ServiceProcess(Child):
+    """A service started as a child process that answers at `health_url`, else is stopped."""
 
     def __init__(
         self,
+        name: str,
         args: Sequence[str],
-        health_url: str | None,
+        health_url: str,
+        log_path: Path,
         env: dict[str, str] | None = None,
-        log_path: Path | None = None,
         timeout: float = 30.0,
     ):
-        self.args = list(args)
-        self.health_url = health_url
-        self.log_path = log_path
-        log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            self.args,
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        if log_path:
-            log.close()
-        if health_url:
-            try:
-                wait_until(self._healthy, timeout=timeout)
-            except TimeoutError:
-                self.stop()
-                message = f"{self.args[0]} did not become healthy:\n{self.log()}"
-                raise RuntimeError(message) from None
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.args} exited with {self.process.returncode}:\n{self.log()}")
-        return requests.get(self.health_url, timeout=1).ok
-
-    def log(self) -> str:
-        if self.log_path and self.log_path.exists():
-            return self.log_path.read_text(errors="replace")[-5000:]
-        return ""
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send `sig` to the whole process group (gunicorn master and workers)."""
+        super().__init__(name, args, log_path, env)
         try:
-            os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-            except ProcessLookupError:
-                pass
+            self.wait_until_answering(health_url, timeout=timeout)
+        except ChildError:
+            self.stop()
+            raise
 
 
 def start_simulator(workdir: Path) -> tuple[ServiceProcess, str, Path]:
@@ -105,6 +54,7 @@ def start_simulator(workdir: Path) -> tuple[ServiceProcess, str, Path]:
     kubeconfig = workdir / "sim.kubeconfig"
     url = f"http://127.0.0.1:{port}"
     process = ServiceProcess(
+        "simulator",
         [
             sys.executable, "-m", "kubesim",
             "--port", str(port), "--kubeconfig", str(kubeconfig),
@@ -122,10 +72,11 @@ def start_service(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = ServiceProcess(
+        name,
         [str(BIN / f"dm-{name}"), "--port", str(port), "--workers", "2", *flags],
         f"{url}/healthz",
-        env=env,
-        log_path=workdir / f"{name}-{port}.log",
+        workdir / f"{name}-{port}.log",
+        env,
     )
     return process, url
 

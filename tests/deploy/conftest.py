@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.fixtures import stack
 from tests.conftest import Simulator
+from tests.dmcli.fixtures import stack
 from tests.support import kubectl, start_simulator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

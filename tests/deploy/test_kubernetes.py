@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from manager.discovery import DEFAULT_PORTS, discover_service_url
-from tests.cli.runner import dm_json
 from tests.deploy.conftest import DESIGN_PORTS, KUBERNETES, find
+from tests.dmcli.runner import dm_json
 from tests.support import kubectl
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

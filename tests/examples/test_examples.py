@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import dm_json, run_dm
+from tests.dmcli.runner import dm_json, run_dm
 from tests.support import kubectl
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

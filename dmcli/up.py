@@ -15,20 +15,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import click
-import requests
 
-READY_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
-POLL_INTERVAL = 0.2
+from dmcli.processes import ChildError, Supervisor, console_script, port_is_free
+
+WATCH_INTERVAL = 0.2
 
 
 def default_data_dir() -> Path:
@@ -37,122 +33,12 @@ def default_data_dir() -> Path:
     return Path(base) / "dm"
 
 
-class StackError(Exception):
-    """A part of the stack could not start or stopped on its own."""
-
-
-@dataclass
-class Child:
-    """One running part of the stack and where its output goes."""
-
-    name: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-class LocalStack:
-    """Starts children, waits for them to answer, and stops every one of them."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.children: list[Child] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
-        log_path = self.log_dir / f"{name}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
-                # Own process group: Ctrl-C reaches only `dm up`, which then stops the
-                # whole group (gunicorn master and workers) in order.
-                start_new_session=True,
-            )
-        child = Child(name, process, log_path)
-        self.children.append(child)
-        return child
-
-    def wait_until_answering(
-        self, child: Child, url: str, headers: dict[str, str] | None = None
-    ) -> None:
-        """Poll `url` until it answers 200; fail early when `child` exits."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        last = "no answer"
-        while time.monotonic() < deadline:
-            self.check_running()
-            try:
-                response = requests.get(url, headers=headers, timeout=2)
-                if response.ok:
-                    return
-                last = f"HTTP {response.status_code}: {response.text.strip()[:300]}"
-            except requests.RequestException as error:
-                last = str(error)
-            time.sleep(POLL_INTERVAL)
-        raise StackError(
-            f"{child.name} did not become ready at {url} within {READY_TIMEOUT:.0f}s "
-            f"({last})\n{child.log_tail()}"
-        )
-
-    def check_running(self) -> None:
-        """Raise StackError naming the first child that has exited."""
-        for child in self.children:
-            code = child.process.poll()
-            if code is not None:
-                raise StackError(
-                    f"{child.name} exited with code {code}; last lines of {child.log_path}:\n"
-                    f"{child.log_tail()}"
-                )
-
-    def stop(self) -> None:
-        """SIGTERM each child's group (newest first), then SIGKILL what is left."""
-        for child in reversed(self.children):
-            _signal_group(child.process, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for child in reversed(self.children):
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            # Workers may outlive a master that was killed; the group takes them all.
-            _signal_group(child.process, signal.SIGKILL)
-            child.process.wait()
-        self.children.clear()
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _check_port_free(host: str, port: int, option: str) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            raise click.ClickException(
-                f"port {port} on {host} is already in use (another `dm up`?); "
-                f"stop what uses it or choose another port with {option}"
-            ) from None
-
-
-def _script(name: str) -> str:
-    """The console script `name` installed next to this Python, else the one on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if not found:
-        raise click.ClickException(f"{name} is not installed (pip install -e . installs it)")
-    return found
+    if not port_is_free(host, port):
+        raise click.ClickException(
+            f"port {port} on {host} is already in use (another `dm up`?); "
+            f"stop what uses it or choose another port with {option}"
+        )
 
 
 def _install_stop_signals(stop: Callable[[], None]) -> None:
@@ -245,7 +131,7 @@ def up(
         if kube_context:
             resourcifier_flags += ["--context", kube_context]
 
-    stack = LocalStack(log_dir)
+    stack = Supervisor(log_dir)
     _install_stop_signals(_raise_stop)
     try:
         if cluster == "sim":
@@ -258,17 +144,17 @@ def up(
             )
             stack.wait_until_answering(sim, f"{urls['simulator']}/healthz")
         expander = stack.start(
-            "expander", [_script("dm-expander"), "--port", str(expander_port), *serve]
+            "expander", [console_script("dm-expander"), "--port", str(expander_port), *serve]
         )
         resourcifier = stack.start(
             "resourcifier",
-            [_script("dm-resourcifier"), "--port", str(resourcifier_port), *serve,
+            [console_script("dm-resourcifier"), "--port", str(resourcifier_port), *serve,
              *resourcifier_flags],
         )
         manager = stack.start(
             "manager",
             [
-                _script("dm-manager"), "--port", str(manager_port), *serve,
+                console_script("dm-manager"), "--port", str(manager_port), *serve,
                 "--expander-url", urls["expander"],
                 "--resourcifier-url", urls["resourcifier"],
                 "--data-dir", str(state_dir),
@@ -282,10 +168,10 @@ def up(
         click.echo(_what_now(cluster, data_dir, urls, sim_kubeconfig, manager_port), nl=True)
         while True:
             stack.check_running()
-            time.sleep(POLL_INTERVAL)
+            time.sleep(WATCH_INTERVAL)
     except (KeyboardInterrupt, _StopRequested):
         click.echo("stopping DM ...", err=True)
-    except StackError as error:
+    except ChildError as error:
         raise click.ClickException(str(error)) from None
     finally:
         # A second Ctrl-C must not cut the clean-up short and leave orphans.

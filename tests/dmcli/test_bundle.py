@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from manager.cli_bundle import (
+from dmcli.bundle import (
     BundleError,
     default_name,
     dns_name,
@@ -36,14 +36,14 @@ def test_configuration_bundles_its_imports_and_their_schemas(tmp_path):
         },
     )
     template = load_template(tmp_path / "app.yaml")
-    assert template.name == "app"
-    assert template.content == (tmp_path / "app.yaml").read_text()
-    assert [(item.name, item.path) for item in template.imports] == [
+    assert template["name"] == "app"
+    assert template["content"] == (tmp_path / "app.yaml").read_text()
+    assert [(item["name"], item["path"]) for item in template["imports"]] == [
         ("web.py", "web.py"),
         ("web.py.schema", "web.py.schema"),
         ("helpers/names.py", "helpers/names.py"),
     ]
-    assert template.imports[2].content == "PREFIX = 'x'\n"
+    assert template["imports"][2]["content"] == "PREFIX = 'x'\n"
 
 
 def test_import_name_overrides_path_and_schema_follows_the_name(tmp_path):
@@ -59,7 +59,7 @@ def test_import_name_overrides_path_and_schema_follows_the_name(tmp_path):
         },
     )
     template = load_template(tmp_path / "app" / "app.yaml")
-    assert [(item.name, item.path) for item in template.imports] == [
+    assert [(item["name"], item["path"]) for item in template["imports"]] == [
         ("svc.jinja", "../lib/svc.jinja"),
         ("svc.jinja.schema", "../lib/svc.jinja.schema"),
     ]
@@ -75,7 +75,7 @@ def test_schema_imports_are_read_relative_to_the_schema(tmp_path):
             "lib/common.py": "X = 1\n",
         },
     )
-    names = [item.name for item in load_template(tmp_path / "app.yaml").imports]
+    names = [item["name"] for item in load_template(tmp_path / "app.yaml")["imports"]]
     assert names == ["lib/t.py", "lib/t.py.schema", "common.py"]
 
 
@@ -85,8 +85,8 @@ def test_single_template_becomes_one_resource_with_typed_properties(tmp_path):
         tmp_path / "My_Service.py",
         properties=parse_properties("replicas=3,ratio=0.5,public=true,image=nginx:1.27"),
     )
-    assert template.name == "my-service"
-    assert yaml.safe_load(template.content) == {
+    assert template["name"] == "my-service"
+    assert yaml.safe_load(template["content"]) == {
         "resources": [
             {
                 "name": "my-service",
@@ -95,20 +95,25 @@ def test_single_template_becomes_one_resource_with_typed_properties(tmp_path):
             }
         ]
     }
-    assert [item.name for item in template.imports] == ["My_Service.py", "My_Service.py.schema"]
+    names = [item["name"] for item in template["imports"]]
+    assert names == ["My_Service.py", "My_Service.py.schema"]
 
 
 def test_single_template_resource_takes_the_deployment_name(tmp_path):
     write(tmp_path, {"cache.jinja": "resources: []\n"})
     template = load_template(tmp_path / "cache.jinja", "sessions")
-    assert template.name == "sessions"
-    assert yaml.safe_load(template.content)["resources"][0]["name"] == "sessions"
+    assert template["name"] == "sessions"
+    assert yaml.safe_load(template["content"])["resources"][0]["name"] == "sessions"
 
 
 def test_name_and_namespace_are_passed_through():
     template = load_template(EXAMPLES / "guestbook" / "guestbook.yaml", "shop", "team-a")
-    assert (template.name, template.namespace) == ("shop", "team-a")
-    assert template.to_dict()["namespace"] == "team-a"
+    assert (template["name"], template["namespace"]) == ("shop", "team-a")
+
+
+def test_without_a_namespace_the_template_leaves_it_to_the_manager():
+    template = load_template(EXAMPLES / "guestbook" / "guestbook.yaml")
+    assert sorted(template) == ["content", "imports", "name"]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,8 @@
 """Turn a file on disk into the Template the manager API takes (docs/api.md).
 
+The Template is built as the request body itself, a plain dict with `name`,
+`content`, `imports` (each `{name, path, content}`) and, when set, `namespace`.
+
 FILE is either a configuration (YAML with `resources:`) whose `imports:` are read
 relative to it, or a single template file deployed as one resource of its own type.
 Each imported template brings its sibling `<file>.schema` when there is one, and the
@@ -8,17 +11,15 @@ files that schema imports, read relative to the schema.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from manager.models import ImportFile, Template
+from dmcommon.names import dns_label_from
 
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".py")
-_DNS_LABEL_MAX = 63
 
 
 class BundleError(Exception):
@@ -27,8 +28,7 @@ class BundleError(Exception):
 
 def dns_name(text: str) -> str:
     """A DNS-1123 label made from `text`: lower case, `-` for anything else, at most 63 chars."""
-    name = re.sub(r"[^a-z0-9-]+", "-", text.lower())
-    name = re.sub(r"-{2,}", "-", name).strip("-")[:_DNS_LABEL_MAX].rstrip("-")
+    name = dns_label_from(text)
     if not name:
         raise BundleError(f"cannot make a deployment name from {text!r}; pass --name")
     return name
@@ -70,13 +70,13 @@ def parse_properties(text: str | None) -> dict[str, Any]:
 class _Collector:
     """Import files gathered so far, keyed by import name, in the order first met."""
 
-    files: dict[str, ImportFile] = field(default_factory=dict)
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, name: str, path: str, file: Path, imported_by: Path) -> None:
         if name in self.files:
             return
         content = _read(file, f"imported by {imported_by}")
-        self.files[name] = ImportFile(name=name, path=path, content=content)
+        self.files[name] = {"name": name, "path": path, "content": content}
         if file.suffix in TEMPLATE_SUFFIXES:
             self._add_schema(name, path, file)
 
@@ -85,9 +85,11 @@ class _Collector:
         if not schema.is_file():
             return
         content = _read(schema, f"schema of {template}")
-        self.files[f"{name}.schema"] = ImportFile(
-            name=f"{name}.schema", path=f"{path}.schema", content=content
-        )
+        self.files[f"{name}.schema"] = {
+            "name": f"{name}.schema",
+            "path": f"{path}.schema",
+            "content": content,
+        }
         for import_name, import_path in _import_entries(_load_yaml(schema, content), schema):
             self.add(import_name, import_path, schema.parent / import_path, schema)
 
@@ -142,7 +144,7 @@ def load_template(
     name: str | None = None,
     namespace: str | None = None,
     properties: dict[str, Any] | None = None,
-) -> Template:
+) -> dict[str, Any]:
     """Bundle `file` and everything it imports into a Template named `name`.
 
     `name` defaults to the file's stem; a single template's one resource has that name too.
@@ -180,9 +182,7 @@ def load_template(
             },
             sort_keys=False,
         )
-    return Template(
-        name=name,
-        content=content,
-        imports=list(collector.files.values()),
-        namespace=namespace,
-    )
+    template = {"name": name, "content": content, "imports": list(collector.files.values())}
+    if namespace is not None:
+        template["namespace"] = namespace
+    return template

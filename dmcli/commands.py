@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 import click
 
-from manager import cli_output as out
-from manager.cli_bundle import BundleError, load_template, parse_properties
-from manager.cli_client import ManagerClient, ManagerError
-from manager.cli_up import up
+from dmcli import output as out
+from dmcli.bundle import BundleError, load_template, parse_properties
+from dmcli.client import ManagerClient, ManagerError
+from dmcli.up import up
 
 DEFAULT_SERVICE = "http://localhost:8080"
 
@@ -135,11 +135,11 @@ def deploy(
     """Deploy a configuration or a single template FILE as a new deployment."""
     template = load_template(file, name, namespace, parse_properties(properties))
     try:
-        deployment = ctx.client.create_deployment(template.to_dict())
+        deployment = ctx.client.create_deployment(template)
     except ManagerError as error:
         if error.status == 409:
             raise ManagerError(
-                f"{error.message}\nto change it: dm update {file} --name {template.name}", 409
+                f"{error.message}\nto change it: dm update {file} --name {template['name']}", 409
             ) from None
         raise
     _show_deployment(ctx, deployment)
@@ -154,7 +154,7 @@ def update(
 ) -> None:
     """Update deployment NAME to the configuration in FILE (a new manifest)."""
     template = load_template(file, name, namespace, parse_properties(properties))
-    _show_deployment(ctx, ctx.client.update_deployment(name, template.to_dict()))
+    _show_deployment(ctx, ctx.client.update_deployment(name, template))
 
 
 @main.command()
@@ -227,7 +227,7 @@ def expand(
 ) -> None:
     """Expand FILE without deploying it; YAML unless -o says otherwise."""
     template = load_template(file, name, namespace, parse_properties(properties))
-    ctx.show(ctx.client.expand(template.to_dict()), out.expansion_table, "yaml")
+    ctx.show(ctx.client.expand(template), out.expansion_table, "yaml")
 
 
 @main.command()

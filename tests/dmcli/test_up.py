@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.fixtures import write_guestbook_copy
-from tests.cli.runner import DM, dm_json, new_namespace, run_dm
+from tests.dmcli.fixtures import write_guestbook_copy
+from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"

@@ -8,8 +8,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.cli.fixtures import write_guestbook_copy
-from tests.cli.runner import dm_json, run_dm
+from tests.dmcli.fixtures import write_guestbook_copy
+from tests.dmcli.runner import dm_json, run_dm
 from tests.support import free_port, kubectl, start_manager
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.runner import new_namespace
 from tests.conftest import Stack
+from tests.dmcli.runner import new_namespace
 from tests.support import start_manager
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
