@@ -39,7 +39,9 @@ def service_command(
     wins over the variable. `factory_path` is `module:function`, called with the config.
     """
 
-    def run(host: str, port: int, workers: int, timeout: int, log_level: str, **values):
+    def run(
+        host: str, port: int, workers: int, threads: int, timeout: int, log_level: str, **values
+    ):
         overrides = {}
         for setting in settings:
             value = values[setting.key.lower()]
@@ -52,7 +54,12 @@ def service_command(
         options = {
             "bind": f"{host}:{port}",
             "workers": workers,
+            # Threaded workers: a slow call (a deploy waiting on the cluster, an event
+            # stream) never blocks health checks or other requests.
+            "worker_class": "gthread",
+            "threads": threads,
             "timeout": timeout,
+            "post_worker_init": _start_background,
             "loglevel": log_level,
             "accesslog": "-",
             "errorlog": "-",
@@ -66,6 +73,10 @@ def service_command(
         click.Option(["--host"], default="127.0.0.1", show_default=True, help="address to bind"),
         click.Option(["--port"], default=default_port, show_default=True, type=int),
         click.Option(["--workers"], default=2, show_default=True, type=int),
+        click.Option(
+            ["--threads"], default=8, show_default=True, type=int,
+            help="request threads per worker process",
+        ),
         click.Option(
             ["--timeout"], default=120, show_default=True, type=int,
             help="seconds before gunicorn restarts a silent worker",
@@ -85,6 +96,14 @@ def service_command(
             )
         )
     return click.Command(name, callback=run, params=params, help=f"Run the DM {name} service.")
+
+
+def _start_background(worker) -> None:
+    """Start the app's background work (e.g. the manager's operation runner) in each
+    worker process once it is ready: threads do not survive gunicorn's fork."""
+    extensions = getattr(worker.wsgi, "extensions", {})
+    for start in extensions.get("dm.start", ()):
+        start()
 
 
 def _has_shm() -> bool:

@@ -10,13 +10,13 @@ from flask import Flask
 from dmcommon.auth import require_bearer_token
 from dmcommon.errors import DMError
 from dmcommon.web import register_error_handlers
-from manager.actions import Services
 from manager.clients import ExpanderClient, ResourcifierClient
 from manager.config import load_config
-from manager.discovery import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocator
+from manager.locate import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocator
 from manager.repository import open_repository
 from manager.routes import bp
 from manager.type_resolver import TypeResolver
+from manager.workflow import Runner, Services
 
 log = logging.getLogger("manager")
 
@@ -24,9 +24,11 @@ log = logging.getLogger("manager")
 def create_app(config: Mapping[str, Any] | None = None, services: Services | None = None) -> Flask:
     """Build the manager app; `config` overrides defaults and DM_* variables.
 
-    `services` replaces the collaborators built from the settings (tests pass fakes).
-    On start-up, operations left in progress by a dead manager process are marked
-    `Failed`; those of live sibling workers or replicas are left alone.
+    `services` replaces the collaborators built from the settings (tests pass fakes);
+    without a runner of their own they get this process's background Runner. The
+    runner's threads start with the first operation, or from the server once a worker
+    process is ready (`app.extensions["dm.start"]`): that is when operations whose owner
+    died are resumed here.
     """
     app = Flask(__name__)
     app.config.update(load_config(config))
@@ -36,9 +38,13 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     require_bearer_token(app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz"))
     if services is None:
         services = build_services(app.config)
-    for name in services.repository.fail_interrupted_operations():
-        log.warning('deployment "%s" was interrupted by a restart and is now Failed', name)
+    if services.runner is None:
+        services.runner = Runner(
+            services, app.config["OPERATION_WORKERS"], app.config["OPERATION_LEASE_SECONDS"]
+        )
     app.extensions["dm"] = services
+    start = getattr(services.runner, "start", None)
+    app.extensions["dm.start"] = [start] if start else []
     app.register_blueprint(bp)
     return app
 

@@ -153,11 +153,26 @@ class ResourcifierClient(ServiceClient):
             raise BadGateway(f"the resourcifier's answer for {kind} {name} is not an object")
         return result
 
+    def status(
+        self, resources: list[dict[str, Any]], namespace: str
+    ) -> list[dict[str, Any]] | None:
+        """Each resource's live object and `health`, in one batched read; None when the
+        backend does not report health (it answers 404 or 405 to the route)."""
+        body = {"resources": resources, "namespace": namespace}
+        response = self._send("POST", "/configurations/status", json=body)
+        if response.status_code in (404, 405):
+            return None
+        return self._items(self._json(response, "the health check"), resources, "the health check")
+
     def _batch(
         self, method: str, resources: list[dict[str, Any]], namespace: str, what: str
     ) -> list[dict[str, Any]]:
         body = {"resources": resources, "namespace": namespace}
         result = self._json(self._send(method, "/configurations", json=body), what)
+        return self._items(result, resources, what)
+
+    @staticmethod
+    def _items(result: Any, resources: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
         items = result.get("resources") if isinstance(result, dict) else None
         if not isinstance(items, list) or len(items) != len(resources):
             raise BadGateway(f"the resourcifier's answer to {what} does not list every resource")

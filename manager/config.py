@@ -35,6 +35,20 @@ SETTINGS = COMMON_SETTINGS + (
         "seconds allowed per call to the expander or resourcifier",
     ),
     Setting(
+        "OPERATION_WORKERS",
+        "DM_OPERATION_WORKERS",
+        4,
+        int,
+        "operations each manager process runs at once in the background",
+    ),
+    Setting(
+        "OPERATION_LEASE_SECONDS",
+        "DM_OPERATION_LEASE_SECONDS",
+        20,
+        int,
+        "seconds after which another process resumes an operation whose owner stopped",
+    ),
+    Setting(
         "TEMPLATE_URL_ALLOWED_HOSTS",
         "DM_TEMPLATE_URL_ALLOWED_HOSTS",
         None,

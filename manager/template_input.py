@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -10,7 +13,8 @@ from dmcommon.bodies import TOO_DEEP
 from dmcommon.documents import TooDeep, load_json, load_yaml
 from dmcommon.errors import BadRequest
 from dmcommon.names import DNS_LABEL_RULE, is_dns_label
-from manager.models import ImportFile, Template
+from dmcommon.settings import parse_bool
+from manager.models import ImportFile, Options, Template
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 
@@ -48,14 +52,16 @@ def check_dns_label(value: Any, field: str) -> str:
 
 
 def template_from_body(data: Any, name: str | None = None) -> Template:
-    """Validate a Template `{name, content, imports?, namespace?}`.
+    """Validate a Template `{name, content, imports?, namespace?, options?}`.
 
     With `name` (the deployment of the URL), the body's name may be left out and must
     match when given.
     """
     if not isinstance(data, dict):
-        raise BadRequest("the body must be a Template object {name, content, imports, namespace}")
-    unknown = sorted(set(data) - {"name", "content", "imports", "namespace"})
+        raise BadRequest(
+            "the body must be a Template object {name, content, imports, namespace, options}"
+        )
+    unknown = sorted(set(data) - {"name", "content", "imports", "namespace", "options"})
     if unknown:
         raise BadRequest(f"unknown Template field(s): {', '.join(unknown)}")
     if name is not None:
@@ -75,12 +81,66 @@ def template_from_body(data: Any, name: str | None = None) -> Template:
         imports = []
     if not isinstance(imports, list):
         raise BadRequest("'imports' must be a list of {name, path, content}")
+    options = data.get("options")
     return Template(
         name=template_name,
         content=content,
         imports=[_import_file(index, item) for index, item in enumerate(imports)],
         namespace=namespace,
+        options=None if options is None else options_from(options, "options"),
     )
+
+
+def options_from(data: Any, where: str, base: Options | None = None) -> Options:
+    """Operation options `{timeout, wait, atomic, strictUndefined}` checked, over `base`.
+
+    `timeout` is seconds (a positive number) or a duration such as `90s`, `5m`, `1h`.
+    """
+    if not isinstance(data, dict):
+        raise BadRequest(f"'{where}' must be an object {{timeout, wait, atomic, strictUndefined}}")
+    unknown = sorted(set(data) - {"timeout", "wait", "atomic", "strictUndefined"})
+    if unknown:
+        raise BadRequest(f"unknown {where} field(s): {', '.join(unknown)}")
+    options = replace(base) if base is not None else Options()
+    if "timeout" in data:
+        options.timeout = parse_duration(data["timeout"], f"{where}.timeout")
+    flags = (("wait", "wait"), ("atomic", "atomic"), ("strictUndefined", "strict_undefined"))
+    for key, attribute in flags:
+        if key in data:
+            value = data[key]
+            if isinstance(value, str):
+                try:
+                    value = parse_bool(value)
+                except ValueError:
+                    value = None
+            if not isinstance(value, bool):
+                raise BadRequest(f"'{where}.{key}' must be true or false")
+            setattr(options, attribute, value)
+    return options
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: Any, where: str) -> float:
+    """Seconds from a positive number or a duration text (`90`, `90s`, `5m`, `1h30m`)."""
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+            if parts and "".join(number + unit for number, unit in parts) == text:
+                seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise BadRequest(
+            f"'{where}' must be a positive duration in seconds or like 90s, 5m, 1h "
+            f"(got {value!r})"
+        )
+    return seconds
 
 
 def _import_file(index: int, item: Any) -> ImportFile:

@@ -1,4 +1,4 @@
-"""Storage of deployments, manifests and type instances."""
+"""Storage of deployments, manifests, operations and type instances."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from manager.repository.base import Repository
 from manager.repository.names import new_manifest_name
-from manager.repository.sql import DEFAULT_LEASE_SECONDS, SqlRepository
+from manager.repository.sql import SqlRepository
 
 __all__ = [
     "Repository",
@@ -32,12 +32,9 @@ def resolve_database_url(database_url: str | None, data_dir: str) -> str:
     return database_url
 
 
-def open_repository(
-    database_url: str | None, data_dir: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
-) -> Repository:
+def open_repository(database_url: str | None, data_dir: str) -> Repository:
     """Open the repository the settings name (DM_DATABASE_URL, DM_DATA_DIR).
 
-    The schema is created or migrated on open. `lease_seconds` bounds how long a
-    deployment stays locked after the process running its operation died.
+    The schema is created or migrated on open.
     """
-    return SqlRepository(resolve_database_url(database_url, data_dir), lease_seconds)
+    return SqlRepository(resolve_database_url(database_url, data_dir))

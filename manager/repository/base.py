@@ -1,33 +1,36 @@
 """The Repository interface: what the workflow needs from storage.
 
 One SQL implementation (SQLAlchemy Core) serves SQLite and PostgreSQL. Every method is
-atomic. The per-deployment operation lock lives here too, so that several manager
-replicas sharing one PostgreSQL database still run one operation per deployment.
+atomic. Operations live here too, with their steps, events and leases, so that several
+manager replicas sharing one PostgreSQL database run one operation per deployment,
+serve each other's event streams and resume each other's operations.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
-from manager.models import Deployment, Manifest, TypeInstance
+from manager.models import Deployment, Manifest, Operation, TypeInstance
 
 
 class Repository(ABC):
-    @abstractmethod
-    def create_deployment(self, deployment: Deployment) -> Deployment:
-        """Store a new deployment (with a fresh fingerprint); `Conflict` if the name exists."""
+    owner: str
+    """This process's name as an operation owner (see lease.py)."""
+
+    # Deployments
 
     @abstractmethod
     def get_deployment(self, name: str) -> Deployment:
         """The deployment; `NotFound` when absent."""
 
     @abstractmethod
-    def list_deployment_names(self) -> list[str]:
-        """Names of all deployments, sorted."""
+    def list_deployment_names(self, limit: int | None = None, after: str = "") -> list[str]:
+        """Names of deployments sorted, those after `after`, at most `limit` of them."""
 
     @abstractmethod
-    def list_deployments(self) -> list[Deployment]:
-        """All deployments, sorted by name."""
+    def list_deployments(self, limit: int | None = None, after: str = "") -> list[Deployment]:
+        """Deployments sorted by name, those after `after`, at most `limit` of them."""
 
     @abstractmethod
     def save_deployment(
@@ -42,19 +45,55 @@ class Repository(ABC):
     def delete_deployment(self, name: str) -> None:
         """Remove the deployment, its manifests and its type instances; `NotFound` if absent."""
 
-    @abstractmethod
-    def begin_operation(
-        self, name: str, status: str, expected_fingerprint: str | None = None
-    ) -> Deployment:
-        """Atomically move an idle deployment to in-progress `status` and return it.
+    # Operations
 
-        `Conflict` when another operation holds it or the fingerprint is stale;
-        `NotFound` when absent.
+    @abstractmethod
+    def start_operation(
+        self,
+        operation: Operation,
+        deployment: Deployment,
+        manifest: Manifest | None = None,
+        create: bool = False,
+        expected_fingerprint: str | None = None,
+    ) -> Deployment:
+        """Store `operation` (owned by this process) and make it the deployment's, at once.
+
+        With `create` the deployment is new (`Conflict` when the name exists); otherwise
+        the stored one must be idle (`Conflict` naming the running operation) and match
+        `expected_fingerprint` when given. `deployment`'s status, namespace and latest
+        manifest are saved; `manifest`, when given, is added. Returns the stored deployment.
         """
 
     @abstractmethod
-    def add_manifest(self, manifest: Manifest) -> None:
-        """Store a manifest of an existing deployment (else `NotFound`); `Conflict` if taken."""
+    def get_operation(self, operation_id: str) -> Operation:
+        """The operation; `NotFound` when absent."""
+
+    @abstractmethod
+    def list_operations(self, deployment: str) -> list[Operation]:
+        """A deployment's operations, newest first (without their steps)."""
+
+    @abstractmethod
+    def save_operation(self, operation: Operation, events: list[dict[str, Any]] = ()) -> None:
+        """Record the operation's status, steps and errors, and append `events` to its
+        stream, in one transaction."""
+
+    @abstractmethod
+    def events_since(self, operation_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        """The operation's events numbered above `after`, as (number, event), in order."""
+
+    @abstractmethod
+    def request_cancel(self, operation_id: str) -> Operation:
+        """Ask a running operation to stop; `Conflict` when it has ended."""
+
+    @abstractmethod
+    def renew_leases(self) -> None:
+        """Refresh the heartbeat of every unended operation this process owns."""
+
+    @abstractmethod
+    def claim_orphaned_operations(self, lease_seconds: float) -> list[str]:
+        """Take over unended operations whose owner died (see lease.py); return their ids."""
+
+    # Manifests
 
     @abstractmethod
     def save_manifest(self, manifest: Manifest) -> None:
@@ -62,11 +101,18 @@ class Repository(ABC):
 
     @abstractmethod
     def get_manifest(self, deployment: str, name: str) -> Manifest:
-        """The manifest; `NotFound` when the deployment or manifest is absent."""
+        """The manifest by name or revision number; `NotFound` when absent."""
+
+    @abstractmethod
+    def list_manifests(self, deployment: str) -> list[dict[str, Any]]:
+        """Summaries `{name, revision, createdAt, operation, status}`, oldest first;
+        `NotFound` for no such deployment."""
 
     @abstractmethod
     def list_manifest_names(self, deployment: str) -> list[str]:
         """Manifest names of a deployment, oldest first; `NotFound` for no such deployment."""
+
+    # Type instances
 
     @abstractmethod
     def set_type_instances(self, deployment: str, instances: list[TypeInstance]) -> None:
@@ -80,12 +126,7 @@ class Repository(ABC):
     def list_type_instances(self, type_name: str) -> list[TypeInstance]:
         """Instances of one type; `all` lists every instance."""
 
-    @abstractmethod
-    def fail_interrupted_operations(self) -> list[str]:
-        """Mark deployments left in progress by a crash `Failed` ("interrupted"); return names.
-
-        Operations of live processes (other workers or replicas) are left alone.
-        """
+    # Service
 
     @abstractmethod
     def check(self) -> None:

@@ -1,21 +1,10 @@
 """The SQL repository (SQLAlchemy Core): SQLite by default, PostgreSQL for several replicas.
 
-Operation lock and leases. A deployment whose status is in progress (Deploying,
-Updating, Deleting) is locked: `begin_operation` takes the lock with one conditional
-UPDATE, so two processes or replicas can never both start an operation on it. The lock
-records its *owner* (`host/pid/process-start-time`) and a *heartbeat* (epoch seconds).
-While this repository owns at least one operation, a background thread refreshes the
-heartbeat of every operation it owns every `lease_seconds / 4`. An operation counts as
-interrupted when
-
-- its heartbeat is older than `lease_seconds` (the owner died, wherever it ran), or
-- its owner ran on this host and that process is gone (a restart on the same host is
-  detected at once, without waiting for the lease to run out).
-
-`fail_interrupted_operations` (called at start-up) marks such deployments `Failed`, and
-`begin_operation` may take over a lock whose lease ran out, so a deployment is never
-locked for longer than the lease after its owner died. Clocks of replicas sharing a
-database are assumed to agree to well within the lease.
+One operation per deployment: a deployment is busy while its `operation` column names
+an operation that has not ended. `start_operation` checks and takes that in one
+conditional UPDATE (or INSERT, for a new deployment) in the same transaction that stores
+the operation, so two processes or replicas can never both start one. Leases on
+operations are described in lease.py; the SQL for them is here.
 """
 
 from __future__ import annotations
@@ -23,9 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -49,49 +35,45 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dmcommon.errors import Conflict, NotFound, ServiceUnavailable
 from manager.models import (
-    DELETING,
-    DEPLOYING,
-    FAILED,
-    IN_PROGRESS,
-    UPDATING,
+    ENDED,
     Deployment,
+    Health,
     Manifest,
+    ManifestResource,
+    Operation,
+    Options,
     State,
+    Step,
     Template,
     TypeInstance,
-    utc_now,
 )
 from manager.repository.base import Repository
+from manager.repository.lease import owner_is_dead, process_owner
 from manager.repository.schema import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     deployments,
     manifests,
     metadata,
+    operation_events,
+    operations,
     schema_version,
     type_instances,
 )
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 60.0
 # Any stable 64-bit number: serializes schema creation among replicas on PostgreSQL.
 _SCHEMA_LOCK_KEY = 0x646D736368656D61
-_OPERATION_NAMES = {DEPLOYING: "deploy", UPDATING: "update", DELETING: "delete"}
-_IN_PROGRESS = sorted(IN_PROGRESS)
-# Steps that bring a database from version N-1 to N, keyed by N.
-_MIGRATIONS: dict[int, list[str]] = {}
+_ENDED = sorted(ENDED)
 
 
 class SqlRepository(Repository):
     """`Repository` over one SQLAlchemy engine. Create one per process (after a fork)."""
 
-    def __init__(self, url: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
-        self.lease_seconds = lease_seconds
-        self.owner = _process_owner()
+    def __init__(self, url: str):
+        self.owner = process_owner()
         self._engine = _create_engine(url)
-        self._stop = threading.Event()
-        self._heartbeat_thread: threading.Thread | None = None
-        self._heartbeat_lock = threading.Lock()
         try:
             self._create_schema()
         except Exception:
@@ -100,61 +82,43 @@ class SqlRepository(Repository):
 
     # Deployments
 
-    def create_deployment(self, deployment: Deployment) -> Deployment:
-        stored = _with_fingerprint(deployment)
-        values = {"name": stored.name, **self._deployment_values(stored)}
-        try:
-            with self._transaction(write=True) as conn:
-                conn.execute(insert(deployments).values(**values))
-        except IntegrityError:
-            raise Conflict(f'deployment "{deployment.name}" already exists') from None
-        self._watch(stored)
-        return stored
-
     def get_deployment(self, name: str) -> Deployment:
         with self._transaction() as conn:
-            row = conn.execute(select(deployments).where(deployments.c.name == name)).first()
-        if row is None:
+            found = _find_deployment(conn, name)
+        if found is None:
             raise _deployment_not_found(name)
-        return _deployment_from_row(row)
+        return found
 
-    def list_deployment_names(self) -> list[str]:
+    def list_deployment_names(self, limit: int | None = None, after: str = "") -> list[str]:
+        query = select(deployments.c.name).where(deployments.c.name > after)
         with self._transaction() as conn:
-            query = select(deployments.c.name).order_by(deployments.c.name)
-            return list(conn.execute(query).scalars())
+            return list(conn.execute(query.order_by(deployments.c.name).limit(limit)).scalars())
 
-    def list_deployments(self) -> list[Deployment]:
+    def list_deployments(self, limit: int | None = None, after: str = "") -> list[Deployment]:
+        query = select(deployments).where(deployments.c.name > after)
         with self._transaction() as conn:
-            rows = conn.execute(select(deployments).order_by(deployments.c.name)).all()
+            rows = conn.execute(query.order_by(deployments.c.name).limit(limit)).all()
         return [_deployment_from_row(row) for row in rows]
 
     def save_deployment(
         self, deployment: Deployment, expected_fingerprint: str | None = None
     ) -> Deployment:
-        """Replace the stored deployment and give it a new fingerprint.
-
-        With `expected_fingerprint`, raise `Conflict` if the stored one differs;
-        `NotFound` when absent. Saving an in-progress status makes this process the
-        operation's owner; saving any other status releases the lock.
-        """
         stored = _with_fingerprint(deployment)
         condition = deployments.c.name == deployment.name
         if expected_fingerprint is not None:
             condition = and_(condition, deployments.c.fingerprint == expected_fingerprint)
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(deployments).where(condition).values(**self._deployment_values(stored))
+                update(deployments).where(condition).values(**_deployment_values(stored))
             )
             if result.rowcount != 1:
                 current = _find_deployment(conn, deployment.name)
                 if current is None:
                     raise _deployment_not_found(deployment.name)
                 raise _stale(deployment.name, expected_fingerprint, current.fingerprint)
-        self._watch(stored)
         return stored
 
     def delete_deployment(self, name: str) -> None:
-        """Remove the deployment, its manifests and its type instances; `NotFound` if absent."""
         with self._transaction(write=True) as conn:
             conn.execute(delete(type_instances).where(type_instances.c.deployment == name))
             conn.execute(delete(manifests).where(manifests.c.deployment == name))
@@ -162,129 +126,178 @@ class SqlRepository(Repository):
             if result.rowcount != 1:
                 raise _deployment_not_found(name)
 
-    def begin_operation(
-        self, name: str, status: str, expected_fingerprint: str | None = None
-    ) -> Deployment:
-        """Atomically move an idle deployment to in-progress `status` and return it.
+    # Operations
 
-        The errors of the previous operation are cleared. `Conflict` when another live
-        operation holds it or the fingerprint is stale; `NotFound` when absent. A lock
-        whose lease ran out (its owner died) is taken over.
-        """
-        if status not in IN_PROGRESS:
-            raise ValueError(f"not an operation status: {status}")
-        fingerprint = _new_fingerprint()
-        now = time.time()
-        idle = or_(
-            deployments.c.status.not_in(_IN_PROGRESS),
-            deployments.c.operation_heartbeat.is_(None),
-            deployments.c.operation_heartbeat < now - self.lease_seconds,
+    def start_operation(
+        self,
+        operation: Operation,
+        deployment: Deployment,
+        manifest: Manifest | None = None,
+        create: bool = False,
+        expected_fingerprint: str | None = None,
+    ) -> Deployment:
+        operation.owner = self.owner
+        operation.heartbeat = time.time()
+        deployment.operation = operation.id
+        if manifest is not None:
+            manifest.operation = operation.id
+        stored = _with_fingerprint(deployment)
+        values = _deployment_values(stored)
+        with self._transaction(write=True) as conn:
+            if create:
+                if _find_deployment(conn, deployment.name) is not None:
+                    raise _exists(deployment.name)
+                try:
+                    conn.execute(insert(deployments).values(name=stored.name, **values))
+                except IntegrityError:
+                    raise _exists(deployment.name) from None
+            else:
+                self._lock_idle(conn, deployment.name, expected_fingerprint, values)
+            if manifest is not None:
+                _insert_manifest(conn, manifest)
+            conn.execute(insert(operations).values(**_operation_values(operation)))
+        return stored
+
+    def _lock_idle(
+        self,
+        conn: Connection,
+        name: str,
+        expected_fingerprint: str | None,
+        values: dict[str, Any],
+    ) -> None:
+        """Update deployment `name` with `values` if no operation of it is running."""
+        running = (
+            select(operations.c.id)
+            .where(operations.c.id == deployments.c.operation)
+            .where(operations.c.status.not_in(_ENDED))
         )
-        condition = and_(deployments.c.name == name, idle)
+        condition = and_(deployments.c.name == name, ~running.exists())
         if expected_fingerprint is not None:
             condition = and_(condition, deployments.c.fingerprint == expected_fingerprint)
+        result = conn.execute(update(deployments).where(condition).values(**values))
+        if result.rowcount == 1:
+            return
+        current = _find_deployment(conn, name)
+        if current is None:
+            raise _deployment_not_found(name)
+        busy = conn.execute(
+            select(operations.c.id, operations.c.type).where(
+                operations.c.id == current.operation, operations.c.status.not_in(_ENDED)
+            )
+        ).first()
+        if busy is not None:
+            raise Conflict(
+                f'deployment "{name}" is busy: operation {busy.id} ({busy.type}) is running; '
+                f"wait for it (GET /operations/{busy.id}) or cancel it"
+            )
+        raise _stale(name, expected_fingerprint, current.fingerprint)
+
+    def get_operation(self, operation_id: str) -> Operation:
+        with self._transaction() as conn:
+            row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
+        if row is None:
+            raise NotFound(f'operation "{operation_id}" not found')
+        return _operation_from_row(row)
+
+    def list_operations(self, deployment: str) -> list[Operation]:
+        query = (
+            select(operations)
+            .where(operations.c.deployment == deployment)
+            .order_by(operations.c.created_at.desc(), operations.c.id)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+            if not rows and _find_deployment(conn, deployment) is None:
+                raise _deployment_not_found(deployment)
+        return [_operation_from_row(row) for row in rows]
+
+    def save_operation(self, operation: Operation, events: list[dict[str, Any]] = ()) -> None:
+        values = _operation_values(operation)
+        for key in ("id", "created_at", "owner", "heartbeat", "cancel_requested", "deadline"):
+            values.pop(key)
+        with self._transaction(write=True) as conn:
+            conn.execute(update(operations).where(operations.c.id == operation.id).values(values))
+            if events:
+                last = conn.execute(
+                    select(func.max(operation_events.c.seq)).where(
+                        operation_events.c.operation == operation.id
+                    )
+                ).scalar()
+                start = (last or 0) + 1
+                conn.execute(
+                    insert(operation_events),
+                    [
+                        {"operation": operation.id, "seq": start + i, "data": json.dumps(item)}
+                        for i, item in enumerate(events)
+                    ],
+                )
+
+    def events_since(self, operation_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        query = (
+            select(operation_events.c.seq, operation_events.c.data)
+            .where(operation_events.c.operation == operation_id, operation_events.c.seq > after)
+            .order_by(operation_events.c.seq)
+        )
+        with self._transaction() as conn:
+            return [(row.seq, json.loads(row.data)) for row in conn.execute(query)]
+
+    def request_cancel(self, operation_id: str) -> Operation:
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(deployments)
-                .where(condition)
-                .values(
-                    status=status,
-                    errors="[]",
-                    fingerprint=fingerprint,
-                    modified_at=utc_now(),
-                    operation_owner=self.owner,
-                    operation_heartbeat=now,
-                )
+                update(operations)
+                .where(operations.c.id == operation_id, operations.c.status.not_in(_ENDED))
+                .values(cancel_requested=True)
             )
-            current = _find_deployment(conn, name)
-            if result.rowcount != 1:
-                if current is None:
-                    raise _deployment_not_found(name)
-                if current.state.status in IN_PROGRESS:
-                    raise Conflict(
-                        f'deployment "{name}" is busy: another operation '
-                        f"({current.state.status}) is in progress"
-                    )
-                raise _stale(name, expected_fingerprint, current.fingerprint)
-        assert current is not None
-        self._watch(current)
-        return current
+            row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
+        if row is None:
+            raise NotFound(f'operation "{operation_id}" not found')
+        found = _operation_from_row(row)
+        if result.rowcount != 1:
+            raise Conflict(f'operation "{operation_id}" has already ended ({found.status})')
+        return found
 
-    def fail_interrupted_operations(self) -> list[str]:
-        """Mark deployments whose operation's owner died `Failed`; return their names.
+    def renew_leases(self) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                update(operations)
+                .where(operations.c.owner == self.owner, operations.c.status.not_in(_ENDED))
+                .values(heartbeat=time.time())
+            )
 
-        An operation of a live process (another worker, another replica) is left alone:
-        see the module docstring for how a dead owner is recognised.
-        """
-        cutoff = time.time() - self.lease_seconds
+    def claim_orphaned_operations(self, lease_seconds: float) -> list[str]:
+        cutoff = time.time() - lease_seconds
         with self._transaction() as conn:
             rows = conn.execute(
-                select(
-                    deployments.c.name,
-                    deployments.c.status,
-                    deployments.c.fingerprint,
-                    deployments.c.operation_owner,
-                    deployments.c.operation_heartbeat,
-                ).where(deployments.c.status.in_(_IN_PROGRESS))
+                select(operations.c.id, operations.c.owner, operations.c.heartbeat).where(
+                    operations.c.status.not_in(_ENDED)
+                )
             ).all()
-        failed = []
+        claimed = []
         for row in rows:
-            expired = row.operation_heartbeat is None or row.operation_heartbeat < cutoff
-            if not expired and not _owner_is_dead(row.operation_owner):
+            if row.owner == self.owner:
                 continue
-            message = (
-                "interrupted: the manager stopped during "
-                f"{_OPERATION_NAMES.get(row.status, row.status)}"
-            )
+            expired = row.heartbeat is None or row.heartbeat < cutoff
+            if not expired and not owner_is_dead(row.owner):
+                continue
             with self._transaction(write=True) as conn:
-                # The fingerprint condition leaves the row alone if its owner moved on.
+                # The owner condition makes one claimant win when several look at once.
+                owner_was = (
+                    operations.c.owner.is_(None)
+                    if row.owner is None
+                    else operations.c.owner == row.owner
+                )
                 result = conn.execute(
-                    update(deployments)
-                    .where(
-                        deployments.c.name == row.name,
-                        deployments.c.fingerprint == row.fingerprint,
-                    )
-                    .values(
-                        status=FAILED,
-                        errors=json.dumps([message]),
-                        fingerprint=_new_fingerprint(),
-                        modified_at=utc_now(),
-                        operation_owner=None,
-                        operation_heartbeat=None,
-                    )
+                    update(operations)
+                    .where(operations.c.id == row.id, owner_was)
+                    .values(owner=self.owner, heartbeat=time.time())
                 )
             if result.rowcount == 1:
-                log.warning('deployment "%s" %s', row.name, message)
-                failed.append(row.name)
-        return sorted(failed)
+                claimed.append(row.id)
+        return claimed
 
     # Manifests
 
-    def add_manifest(self, manifest: Manifest) -> None:
-        """Store a manifest of an existing deployment.
-
-        `NotFound` when the deployment is absent; `Conflict` when the name is taken.
-        """
-        with self._transaction(write=True) as conn:
-            if _find_deployment(conn, manifest.deployment) is None:
-                raise _deployment_not_found(manifest.deployment)
-            try:
-                conn.execute(
-                    insert(manifests).values(
-                        deployment=manifest.deployment,
-                        name=manifest.name,
-                        created_at=manifest.created_at,
-                        **_manifest_documents(manifest),
-                    )
-                )
-            except IntegrityError:
-                raise Conflict(
-                    f'manifest "{manifest.name}" of deployment "{manifest.deployment}" '
-                    "already exists"
-                ) from None
-
     def save_manifest(self, manifest: Manifest) -> None:
-        """Replace a stored manifest (e.g. to record resource states); `NotFound` if absent."""
         with self._transaction(write=True) as conn:
             result = conn.execute(
                 update(manifests)
@@ -292,35 +305,38 @@ class SqlRepository(Repository):
                     manifests.c.deployment == manifest.deployment,
                     manifests.c.name == manifest.name,
                 )
-                .values(created_at=manifest.created_at, **_manifest_documents(manifest))
+                .values(**_manifest_values(manifest))
             )
             if result.rowcount != 1:
                 raise _manifest_not_found(conn, manifest.deployment, manifest.name)
 
     def get_manifest(self, deployment: str, name: str) -> Manifest:
+        which = manifests.c.name == name
+        if name.isdigit():
+            which = or_(which, manifests.c.revision == int(name))
         with self._transaction() as conn:
             row = conn.execute(
-                select(manifests).where(
-                    manifests.c.deployment == deployment, manifests.c.name == name
-                )
+                select(manifests).where(manifests.c.deployment == deployment, which)
             ).first()
             if row is None:
                 raise _manifest_not_found(conn, deployment, name)
-        return Manifest(
-            deployment=row.deployment,
-            name=row.name,
-            created_at=row.created_at,
-            input_config=Template.from_dict(json.loads(row.input_config)),
-            expanded_config=json.loads(row.expanded_config),
-            layout=json.loads(row.layout),
-        )
+        return _manifest_from_row(row)
 
-    def list_manifest_names(self, deployment: str) -> list[str]:
-        # One query: the outer join tells "no such deployment" from "no manifests".
+    def list_manifests(self, deployment: str) -> list[dict[str, Any]]:
+        # One query: the outer joins tell "no such deployment" from "no manifests".
         query = (
-            select(deployments.c.name, manifests.c.name.label("manifest"))
+            select(
+                deployments.c.name,
+                manifests.c.name.label("manifest"),
+                manifests.c.revision,
+                manifests.c.created_at,
+                manifests.c.operation,
+                operations.c.status,
+            )
             .select_from(
-                deployments.outerjoin(manifests, manifests.c.deployment == deployments.c.name)
+                deployments.outerjoin(
+                    manifests, manifests.c.deployment == deployments.c.name
+                ).outerjoin(operations, operations.c.id == manifests.c.operation)
             )
             .where(deployments.c.name == deployment)
             .order_by(manifests.c.id)
@@ -329,12 +345,24 @@ class SqlRepository(Repository):
             rows = conn.execute(query).all()
         if not rows:
             raise _deployment_not_found(deployment)
-        return [row.manifest for row in rows if row.manifest is not None]
+        return [
+            {
+                "name": row.manifest,
+                "revision": row.revision,
+                "createdAt": row.created_at,
+                "operation": row.operation,
+                "status": row.status,
+            }
+            for row in rows
+            if row.manifest is not None
+        ]
+
+    def list_manifest_names(self, deployment: str) -> list[str]:
+        return [item["name"] for item in self.list_manifests(deployment)]
 
     # Type instances
 
     def set_type_instances(self, deployment: str, instances: list[TypeInstance]) -> None:
-        """Replace the type instances recorded for a deployment; `NotFound` if absent."""
         with self._transaction(write=True) as conn:
             if _find_deployment(conn, deployment) is None:
                 raise _deployment_not_found(deployment)
@@ -386,9 +414,6 @@ class SqlRepository(Repository):
             conn.execute(select(func.count()).select_from(schema_version))
 
     def close(self) -> None:
-        self._stop.set()
-        if self._heartbeat_thread is not None:
-            self._heartbeat_thread.join(timeout=5)
         self._engine.dispose()
 
     # Internals
@@ -411,47 +436,6 @@ class SqlRepository(Repository):
         except DBAPIError as error:
             raise ServiceUnavailable(f"database unavailable: {_first_line(error.orig)}") from None
 
-    def _deployment_values(self, deployment: Deployment) -> dict[str, Any]:
-        busy = deployment.state.status in IN_PROGRESS
-        return {
-            "namespace": deployment.namespace,
-            "created_at": deployment.created_at,
-            "deployed_at": deployment.deployed_at,
-            "modified_at": deployment.modified_at,
-            "status": deployment.state.status,
-            "errors": json.dumps(deployment.state.errors),
-            "latest_manifest": deployment.latest_manifest,
-            "fingerprint": deployment.fingerprint,
-            "operation_owner": self.owner if busy else None,
-            "operation_heartbeat": time.time() if busy else None,
-        }
-
-    def _watch(self, deployment: Deployment) -> None:
-        """Start heartbeating once this process owns an operation."""
-        if deployment.state.status not in IN_PROGRESS:
-            return
-        with self._heartbeat_lock:
-            if self._heartbeat_thread is None and not self._stop.is_set():
-                self._heartbeat_thread = threading.Thread(
-                    target=self._heartbeat_loop, name="dm-operation-heartbeat", daemon=True
-                )
-                self._heartbeat_thread.start()
-
-    def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(self.lease_seconds / 4):
-            try:
-                with self._transaction(write=True) as conn:
-                    conn.execute(
-                        update(deployments)
-                        .where(
-                            deployments.c.operation_owner == self.owner,
-                            deployments.c.status.in_(_IN_PROGRESS),
-                        )
-                        .values(operation_heartbeat=time.time())
-                    )
-            except Exception:  # noqa: BLE001 - keep beating; the next beat may succeed
-                log.exception("could not refresh operation heartbeats")
-
     def _create_schema(self) -> None:
         with self._transaction(write=True) as conn:
             if conn.dialect.name == "postgresql":
@@ -467,18 +451,18 @@ class SqlRepository(Repository):
                     f"understands ({SCHEMA_VERSION}): upgrade the manager"
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[step]:
+                for statement in MIGRATIONS[step]:
                     conn.execute(text(statement))
                 conn.execute(insert(schema_version).values(version=step))
 
 
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
@@ -498,60 +482,29 @@ def _begin_sqlite(conn: Connection) -> None:
     )
 
 
-def _process_owner() -> str:
-    """`host/pid/start-time`: names this process, and tells it apart from a later one
-    that reuses its pid (as the first process of a restarted container does)."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{_process_start_time(pid) or uuid.uuid4().hex}"
-
-
-def _process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a live process `pid` (Linux), or None when gone or unknown.
-
-    A zombie counts as gone: a killed worker stays one until its parent reaps it, and
-    it will never finish its operation.
-    """
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # Fields counted after the parenthesised command name, which may hold spaces:
-            # the state is field 3, the start time field 22.
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    if len(fields) < 20 or fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
-
-
-def _owner_is_dead(owner: str | None) -> bool:
-    """True when `owner` ran on this host and that process no longer exists."""
-    if not owner:
-        return True
-    host, _, rest = owner.partition("/")
-    pid_text, _, started = rest.partition("/")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    current_start = _process_start_time(pid)
-    if current_start is not None:
-        return current_start != started
-    if os.path.isdir("/proc"):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _new_fingerprint() -> str:
     return uuid.uuid4().hex
 
 
 def _with_fingerprint(deployment: Deployment) -> Deployment:
     return dataclasses.replace(deployment, fingerprint=_new_fingerprint())
+
+
+def _deployment_values(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "namespace": deployment.namespace,
+        "created_at": deployment.created_at,
+        "deployed_at": deployment.deployed_at,
+        "modified_at": deployment.modified_at,
+        "status": deployment.state.status,
+        "errors": json.dumps(deployment.state.errors),
+        "latest_manifest": deployment.latest_manifest,
+        "fingerprint": deployment.fingerprint,
+        "revision": deployment.revision,
+        "operation": deployment.operation,
+        "health": json.dumps(deployment.health.to_dict()) if deployment.health else None,
+        "sync": deployment.sync,
+    }
 
 
 def _deployment_from_row(row) -> Deployment:
@@ -564,6 +517,10 @@ def _deployment_from_row(row) -> Deployment:
         state=State(status=row.status, errors=json.loads(row.errors)),
         latest_manifest=row.latest_manifest,
         fingerprint=row.fingerprint,
+        revision=row.revision,
+        operation=row.operation,
+        health=Health.from_dict(json.loads(row.health)) if row.health else None,
+        sync=row.sync,
     )
 
 
@@ -572,16 +529,102 @@ def _find_deployment(conn: Connection, name: str) -> Deployment | None:
     return None if row is None else _deployment_from_row(row)
 
 
-def _manifest_documents(manifest: Manifest) -> dict[str, str]:
+def _insert_manifest(conn: Connection, manifest: Manifest) -> None:
+    try:
+        conn.execute(
+            insert(manifests).values(
+                deployment=manifest.deployment,
+                name=manifest.name,
+                **_manifest_values(manifest),
+            )
+        )
+    except IntegrityError:
+        raise Conflict(
+            f'manifest "{manifest.name}" of deployment "{manifest.deployment}" already exists'
+        ) from None
+
+
+def _manifest_values(manifest: Manifest) -> dict[str, Any]:
     return {
+        "created_at": manifest.created_at,
+        "revision": manifest.revision,
         "input_config": json.dumps(manifest.input_config.to_dict()),
-        "expanded_config": json.dumps(manifest.expanded_config),
+        "expanded_config": json.dumps(manifest.expanded_record()),
         "layout": json.dumps(manifest.layout),
+        "warnings": json.dumps(manifest.warnings),
+        "operation": manifest.operation,
     }
+
+
+def _manifest_from_row(row) -> Manifest:
+    expanded = json.loads(row.expanded_config)
+    return Manifest(
+        deployment=row.deployment,
+        name=row.name,
+        created_at=row.created_at,
+        input_config=Template.from_dict(json.loads(row.input_config)),
+        resources=[ManifestResource.from_dict(item) for item in expanded.get("resources", [])],
+        layout=json.loads(row.layout),
+        revision=row.revision,
+        warnings=json.loads(row.warnings),
+        namespace=expanded.get("namespace") or "",
+        levels=expanded.get("levels") or [],
+        settled=bool(expanded.get("settled")),
+        operation=row.operation,
+    )
+
+
+def _operation_values(operation: Operation) -> dict[str, Any]:
+    return {
+        "id": operation.id,
+        "deployment": operation.deployment,
+        "type": operation.type,
+        "status": operation.status,
+        "manifest": operation.manifest,
+        "created_at": operation.created_at,
+        "started_at": operation.started_at,
+        "ended_at": operation.ended_at,
+        "errors": json.dumps(operation.errors),
+        "steps": json.dumps([step.to_dict() for step in operation.steps]),
+        "options": json.dumps(operation.options.to_dict()),
+        "params": json.dumps(operation.params),
+        "owner": operation.owner,
+        "heartbeat": operation.heartbeat,
+        "deadline": operation.deadline,
+        "cancel_requested": operation.cancel_requested,
+    }
+
+
+def _operation_from_row(row) -> Operation:
+    return Operation(
+        id=row.id,
+        deployment=row.deployment,
+        type=row.type,
+        status=row.status,
+        manifest=row.manifest,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        errors=json.loads(row.errors),
+        steps=[Step.from_dict(item) for item in json.loads(row.steps)],
+        options=Options.from_dict(json.loads(row.options)),
+        params=json.loads(row.params),
+        owner=row.owner,
+        heartbeat=row.heartbeat,
+        deadline=row.deadline,
+        cancel_requested=bool(row.cancel_requested),
+    )
 
 
 def _deployment_not_found(name: str) -> NotFound:
     return NotFound(f'deployment "{name}" not found')
+
+
+def _exists(name: str) -> Conflict:
+    return Conflict(
+        f'deployment "{name}" already exists: update it with PUT /deployments/{name} '
+        "or delete it first"
+    )
 
 
 def _manifest_not_found(conn: Connection, deployment: str, name: str) -> NotFound:
@@ -594,8 +637,7 @@ def _stale(name: str, expected: str | None, current: str) -> Conflict:
     if expected is None:
         return Conflict(f'deployment "{name}" changed during the request: retry')
     return Conflict(
-        f'deployment "{name}" has changed: fingerprint "{expected}" is stale '
-        f'(current "{current}")'
+        f'deployment "{name}" has changed: fingerprint "{expected}" is stale (current "{current}")'
     )
 
 

@@ -17,9 +17,9 @@ import requests
 import yaml
 
 from dmcommon.errors import BadGateway, BadRequest
-from manager.actions import Services
 from manager.app import create_app
 from manager.repository import open_repository
+from manager.workflow import InlineRunner, Services
 from tests.support import ServiceProcess, manager_flags, start_service
 
 _uids = itertools.count(1)
@@ -64,6 +64,7 @@ class FakeResourcifier:
         self.down = False
         self.answers_live = True
         self.reads: list[tuple[str, str]] = []
+        self.unhealthy: dict[str, str] = {}
 
     def _key(self, obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
         metadata = obj["metadata"]
@@ -110,6 +111,22 @@ class FakeResourcifier:
         scoped = "" if kind == "Namespace" else namespace or ""
         return self.objects.get((kind, scoped, name))
 
+    def status(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+        """Objects that exist are Healthy unless named in `unhealthy`; absent ones Missing."""
+        if self.down:
+            raise BadGateway("cannot reach the resourcifier")
+        answers = []
+        for item in resources:
+            live = self.objects.get(self._key(item["properties"], namespace))
+            if live is None:
+                health = {"status": "Missing", "message": "not found"}
+            elif item["name"] in self.unhealthy:
+                health = {"status": "Progressing", "message": self.unhealthy[item["name"]]}
+            else:
+                health = {"status": "Healthy", "message": ""}
+            answers.append({**item, "live": live, "health": health})
+        return answers
+
     def check(self) -> None:
         if self.down:
             raise BadGateway("cannot reach the resourcifier")
@@ -127,7 +144,9 @@ def fakes(tmp_path):
         resourcifier=FakeResourcifier(),
         resolve_types=lambda template: template,
         default_namespace="default",
+        poll_interval=0.01,
     )
+    services.runner = InlineRunner(services)
     yield services
     repository.close()
 

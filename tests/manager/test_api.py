@@ -1,16 +1,19 @@
 """The manager's API and workflow over in-process stand-ins of the expander and resourcifier
 and a real SQLite repository."""
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
 from manager.labels import DEPLOYMENT, MANAGED_BY
-from manager.models import UPDATING
+from manager.models import Template
+from manager.workflow import Update
 from tests.manager.helpers import config_map, service, template
 
 
 def deploy(client, body, status=201):
-    response = client.post("/deployments", json=body)
+    response = client.post("/deployments?wait=true", json=body)
     assert response.status_code == status, response.get_json()
     return response.get_json()
 
@@ -59,14 +62,16 @@ def test_a_missing_namespace_is_created_but_not_owned_by_the_deployment(client, 
     deploy(client, template("app", config_map("cfg"), namespace="team-a"))
     namespace = fakes.resourcifier.objects[("Namespace", "", "team-a")]
     assert namespace["metadata"]["labels"] == {MANAGED_BY: "deployment-manager"}
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert fakes.resourcifier.names("Namespace") == {"team-a"}
     assert fakes.resourcifier.names("ConfigMap") == set()
 
 
 def test_a_yaml_body_is_accepted(client, fakes):
     body = yaml.safe_dump(template("app", config_map("cfg")))
-    response = client.post("/deployments", data=body, content_type="application/yaml")
+    response = client.post(
+        "/deployments?wait=true", data=body, content_type="application/yaml"
+    )
     assert response.status_code == 201
     assert response.get_json()["state"]["status"] == "Deployed"
 
@@ -86,7 +91,6 @@ def test_references_are_applied_level_by_level_with_live_values(client, fakes):
     data = fakes.resourcifier.objects[("ConfigMap", "default", "cfg")]["data"]
     assert data == {"ip": "10.0.0.7", "url": "http://web:8080", "port": 8080}
     manifest = latest_manifest(client, "app")
-    assert manifest["expandedConfig"]["levels"] == [[1, 2], [0]]
     assert manifest["expandedConfig"]["resources"][0]["properties"]["data"]["ip"] == "10.0.0.7"
 
 
@@ -143,7 +147,9 @@ def test_an_invalid_template_is_refused(client, fakes, body, message):
 def test_an_update_may_be_yaml_and_leave_out_the_name(client, fakes):
     deploy(client, template("app", config_map("a")))
     body = yaml.safe_dump({"content": template("app", config_map("b"))["content"]})
-    response = client.put("/deployments/app", data=body, content_type="text/yaml; charset=utf-8")
+    response = client.put(
+        "/deployments/app?wait=true", data=body, content_type="text/yaml; charset=utf-8"
+    )
     assert response.status_code == 200, response.get_json()
     assert fakes.resourcifier.names("ConfigMap") == {"b"}
 
@@ -263,14 +269,16 @@ def test_the_expander_down_is_a_502_and_stores_nothing(client, fakes):
     assert_nothing_stored(client, fakes, "app")
 
 
-def test_the_resourcifier_down_is_a_502_and_leaves_the_deployment_failed(client, fakes):
+def test_the_resourcifier_down_fails_the_operation_and_the_deployment(client, fakes):
     fakes.resourcifier.down = True
     response = client.post("/deployments", json=template("app", config_map("cfg")))
-    assert response.status_code == 502
-    assert response.get_json()["message"].endswith('(deployment "app" is now Failed)')
+    assert response.status_code == 202
+    operation = response.get_json()
+    reason = "cannot reach the resourcifier"
+    assert operation["status"] == "Failed"
+    assert operation["errors"] == [reason]
     deployment = client.get("/deployments/app").get_json()
-    assert deployment["state"]["status"] == "Failed"
-    assert "cannot reach the resourcifier" in deployment["state"]["errors"][0]
+    assert deployment["state"] == {"status": "Failed", "errors": [reason]}
     assert states(latest_manifest(client, "app")) == {"cfg": "Aborted"}
 
 
@@ -278,10 +286,10 @@ def test_a_failed_deployment_can_be_redeployed_and_deleted(client, fakes):
     fakes.resourcifier.reject = {"cfg"}
     deploy(client, template("app", config_map("cfg")))
     fakes.resourcifier.reject = set()
-    response = client.put("/deployments/app", json=template("app", config_map("cfg")))
+    response = client.put("/deployments/app?wait=true", json=template("app", config_map("cfg")))
     assert response.status_code == 200
     assert response.get_json()["state"] == {"status": "Deployed", "errors": []}
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert client.get("/deployments/app").status_code == 404
 
 
@@ -291,7 +299,7 @@ def test_a_failed_deployment_can_be_redeployed_and_deleted(client, fakes):
 def test_an_update_applies_the_new_manifest_and_prunes_dropped_objects(client, fakes):
     deploy(client, template("app", config_map("a"), config_map("b")))
     response = client.put(
-        "/deployments/app", json=template("app", config_map("b"), config_map("c"))
+        "/deployments/app?wait=true", json=template("app", config_map("b"), config_map("c"))
     )
     assert response.status_code == 200
     assert response.get_json()["state"]["status"] == "Deployed"
@@ -304,16 +312,16 @@ def test_pruning_compares_objects_not_resource_names(client, fakes):
     deploy(client, template("app", config_map("a")))
     renamed = config_map("a")
     renamed["name"] = "renamed"
-    client.put("/deployments/app", json=template("app", renamed))
+    client.put("/deployments/app?wait=true", json=template("app", renamed))
     assert fakes.resourcifier.deleted == []
     assert fakes.resourcifier.names("ConfigMap") == {"a"}
 
 
 def test_an_update_with_a_stale_fingerprint_is_a_conflict(client, fakes):
     first = deploy(client, template("app", config_map("a")))
-    client.put("/deployments/app", json=template("app", config_map("b")))
+    client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
     response = client.put(
-        "/deployments/app",
+        "/deployments/app?wait=true",
         json=template("app", config_map("c")),
         headers={"If-Match": f'"{first["fingerprint"]}"'},
     )
@@ -325,7 +333,7 @@ def test_an_update_with_a_stale_fingerprint_is_a_conflict(client, fakes):
 def test_an_update_with_the_current_fingerprint_proceeds(client, fakes):
     first = deploy(client, template("app", config_map("a")))
     response = client.put(
-        "/deployments/app",
+        "/deployments/app?wait=true",
         json=template("app", config_map("b")),
         headers={"If-Match": first["fingerprint"]},
     )
@@ -333,27 +341,34 @@ def test_an_update_with_the_current_fingerprint_proceeds(client, fakes):
     assert response.get_json()["fingerprint"] != first["fingerprint"]
 
 
-def test_a_change_during_another_operation_is_a_conflict(client, fakes):
+def test_a_change_during_another_operation_is_a_conflict_naming_it(client, fakes):
     deploy(client, template("app", config_map("a")))
-    fakes.repository.begin_operation("app", UPDATING)
+    # Without a runner the operation stays Pending: the deployment is busy.
+    running = Update(replace(fakes, runner=None)).start(Template("app", "resources: []"))
     for response in (
         client.put("/deployments/app", json=template("app", config_map("b"))),
         client.delete("/deployments/app"),
+        client.post("/deployments/app/sync"),
+        client.post("/deployments/app/rollback", json={"revision": 1}),
     ):
         assert response.status_code == 409
-        assert "another operation (Updating) is in progress" in response.get_json()["message"]
+        assert response.get_json()["message"] == (
+            f'deployment "app" is busy: operation {running.id} (update) is running; '
+            f"wait for it (GET /operations/{running.id}) or cancel it"
+        )
     assert fakes.resourcifier.names("ConfigMap") == {"a"}
+    assert len(fakes.repository.list_manifest_names("app")) == 2
 
 
 def test_the_url_name_and_body_name_must_agree(client, fakes):
     deploy(client, template("app", config_map("a")))
-    response = client.put("/deployments/app", json=template("other", config_map("b")))
+    response = client.put("/deployments/app?wait=true", json=template("other", config_map("b")))
     assert response.status_code == 400
     assert "does not match" in response.get_json()["message"]
 
 
 def test_updating_a_missing_deployment_is_a_404(client, fakes):
-    response = client.put("/deployments/ghost", json=template("ghost", config_map("a")))
+    response = client.put("/deployments/ghost?wait=true", json=template("ghost", config_map("a")))
     assert response.status_code == 404
     assert response.get_json()["message"] == 'deployment "ghost" not found'
 
@@ -363,7 +378,7 @@ def test_delete_removes_objects_in_reverse_dependency_order(client, fakes):
         client,
         template("app", config_map("cfg", {"x": "$(ref.web.metadata.name)"}), service("web")),
     )
-    response = client.delete("/deployments/app")
+    response = client.delete("/deployments/app?wait=true")
     assert response.status_code == 200
     assert response.get_json()["state"]["status"] == "Deleted"
     assert fakes.resourcifier.deleted == [["cfg"], ["web"]]
@@ -373,7 +388,7 @@ def test_delete_removes_objects_in_reverse_dependency_order(client, fakes):
 
 def test_delete_with_keep_resources_abandons_the_objects(client, fakes):
     deploy(client, template("app", config_map("a")))
-    assert client.delete("/deployments/app?keepResources=true").status_code == 200
+    assert client.delete("/deployments/app?keepResources=true&wait=true").status_code == 200
     assert fakes.resourcifier.deleted == []
     assert fakes.resourcifier.names("ConfigMap") == {"a"}
     assert client.get("/deployments/app").status_code == 404
@@ -382,18 +397,19 @@ def test_delete_with_keep_resources_abandons_the_objects(client, fakes):
 def test_delete_with_the_resourcifier_down_keeps_a_failed_record(client, fakes):
     deploy(client, template("app", config_map("a")))
     fakes.resourcifier.down = True
-    response = client.delete("/deployments/app")
-    assert response.status_code == 502
+    response = client.delete("/deployments/app?wait=true")
+    assert response.status_code == 200
     deployment = client.get("/deployments/app").get_json()
+    assert deployment == response.get_json()
     assert deployment["state"]["status"] == "Failed"
     fakes.resourcifier.down = False
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
 
 
 def test_an_object_that_cannot_be_deleted_keeps_the_record_failed(client, fakes):
     deploy(client, template("app", config_map("a"), config_map("b")))
     fakes.resourcifier.undeletable = {"b"}
-    response = client.delete("/deployments/app")
+    response = client.delete("/deployments/app?wait=true")
     assert response.status_code == 200
     assert response.get_json()["state"] == {
         "status": "Failed",
@@ -403,20 +419,46 @@ def test_an_object_that_cannot_be_deleted_keeps_the_record_failed(client, fakes)
     assert states(latest_manifest(client, "app")) == {"a": "Deleted", "b": "Failed"}
     assert fakes.resourcifier.names("ConfigMap") == {"b"}
     fakes.resourcifier.undeletable = set()
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert fakes.resourcifier.names("ConfigMap") == set()
 
 
 def test_rollback_redeploys_an_earlier_manifest_as_a_new_one(client, fakes):
     deploy(client, template("app", config_map("a")))
-    first = client.get("/deployments/app/manifests").get_json()[0]
-    client.put("/deployments/app", json=template("app", config_map("b")))
-    response = client.post("/deployments/app/rollback", json={"manifest": first})
+    first = client.get("/deployments/app/manifests").get_json()[0]["name"]
+    client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
+    response = client.post("/deployments/app/rollback?wait=true", json={"manifest": first})
     assert response.status_code == 200
     assert fakes.resourcifier.names("ConfigMap") == {"a"}
-    names = client.get("/deployments/app/manifests").get_json()
-    assert len(names) == 3 and names == sorted(names)
+    summaries = client.get("/deployments/app/manifests").get_json()
+    assert [item["revision"] for item in summaries] == [1, 2, 3]
+    assert [item["status"] for item in summaries] == ["Succeeded"] * 3
+    names = [item["name"] for item in summaries]
+    assert names == sorted(names)
     assert response.get_json()["latestManifest"] == names[-1]
+    assert response.get_json()["revision"] == 3
+
+
+def test_rollback_by_default_goes_to_the_previous_successful_revision(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
+    fakes.resourcifier.reject = {"c"}
+    client.put("/deployments/app?wait=true", json=template("app", config_map("c")))
+    fakes.resourcifier.reject = set()
+    response = client.post("/deployments/app/rollback?wait=true")
+    assert response.get_json()["state"] == {"status": "Deployed", "errors": []}
+    assert fakes.resourcifier.names("ConfigMap") == {"b"}
+    operation = client.get("/deployments/app/operations").get_json()[0]
+    assert operation["type"] == "rollback"
+
+
+def test_rollback_by_revision_number(client, fakes):
+    deploy(client, template("app", config_map("a")))
+    client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
+    response = client.post("/deployments/app/rollback?wait=true", json={"revision": 1})
+    assert response.status_code == 200
+    assert fakes.resourcifier.names("ConfigMap") == {"a"}
+    assert client.get("/deployments/app/manifests/1").get_json()["revision"] == 1
 
 
 def test_rollback_to_an_unknown_manifest_is_a_404(client, fakes):
@@ -428,11 +470,29 @@ def test_rollback_to_an_unknown_manifest_is_a_404(client, fakes):
     )
 
 
-def test_rollback_needs_a_manifest_name(client, fakes):
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"revision": 0}, "'revision' must be a positive whole number"),
+        ({"revision": "1"}, "'revision' must be a positive whole number"),
+        ({"manifest": ""}, "'manifest' must be a manifest name"),
+        ({"other": 1}, 'the body must be {"revision": N} or {"manifest": "<name>"} (or empty)'),
+    ],
+)
+def test_a_bad_rollback_body_is_refused(client, fakes, body, message):
+    deploy(client, template("app", config_map("a")))
+    response = client.post("/deployments/app/rollback", json=body)
+    assert response.get_json() == {"status": 400, "message": message}
+    assert len(client.get("/deployments/app/operations").get_json()) == 1
+
+
+def test_rollback_without_an_earlier_revision_is_refused(client, fakes):
     deploy(client, template("app", config_map("a")))
     response = client.post("/deployments/app/rollback", json={})
-    assert response.status_code == 400
-    assert response.get_json()["message"] == 'the body must be {"manifest": "<manifest name>"}'
+    assert response.get_json() == {
+        "status": 400,
+        "message": 'deployment "app" has no earlier revision to roll back to',
+    }
 
 
 # Reading
@@ -525,10 +585,11 @@ def test_readyz_is_open_but_tells_details_only_to_the_token_holder(guarded, fake
 def test_objects_left_behind_by_a_stopped_update_are_deleted_with_the_deployment(client, fakes):
     deploy(client, template("app", config_map("a")))
     fakes.resourcifier.down = True
-    assert client.put("/deployments/app", json=template("app", config_map("b"))).status_code == 502
+    failed = client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
+    assert failed.get_json()["state"]["status"] == "Failed"
     fakes.resourcifier.down = False
     assert fakes.resourcifier.names("ConfigMap") == {"a"}
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert fakes.resourcifier.names("ConfigMap") == set()
 
 
@@ -536,19 +597,19 @@ def test_an_object_aborted_by_the_latest_manifest_is_still_deleted(client, fakes
     cfg = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
     deploy(client, template("app", service("web"), cfg))
     fakes.resourcifier.reject = {"web"}
-    updated = client.put("/deployments/app", json=template("app", service("web"), cfg))
+    updated = client.put("/deployments/app?wait=true", json=template("app", service("web"), cfg))
     assert states(latest_manifest(client, "app")) == {"web": "Failed", "cfg": "Aborted"}
     assert updated.get_json()["state"]["status"] == "Failed"
     assert fakes.resourcifier.names("ConfigMap") == {"cfg"}
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert fakes.resourcifier.names("ConfigMap") == fakes.resourcifier.names("Service") == set()
 
 
 def test_an_update_reads_earlier_manifests_only_down_to_the_newest_settled_one(client, fakes):
     deploy(client, template("app", config_map("a")))
     for name in ("b", "c", "d"):
-        client.put("/deployments/app", json=template("app", config_map(name)))
-    assert latest_manifest(client, "app")["expandedConfig"]["settled"] is True
+        client.put("/deployments/app?wait=true", json=template("app", config_map(name)))
+    assert fakes.repository.get_manifest("app", "4").settled is True
     repository = fakes.repository
     read = []
     original = repository.get_manifest
@@ -556,18 +617,20 @@ def test_an_update_reads_earlier_manifests_only_down_to_the_newest_settled_one(c
         read.append(name) or original(deployment, name)
     )
     before = client.get("/deployments/app").get_json()["latestManifest"]
-    client.put("/deployments/app", json=template("app", config_map("e")))
-    assert read == [before]
+    client.put("/deployments/app?wait=true", json=template("app", config_map("e")))
+    after = client.get("/deployments/app").get_json()["latestManifest"]
+    assert read == [after, before]
     assert fakes.resourcifier.names("ConfigMap") == {"e"}
 
 
 def test_an_update_looks_past_a_stopped_one_for_objects_it_left_behind(client, fakes):
     deploy(client, template("app", config_map("a")))
     fakes.resourcifier.down = True
-    assert client.put("/deployments/app", json=template("app", config_map("b"))).status_code == 502
-    assert "settled" not in latest_manifest(client, "app")["expandedConfig"]
+    failed = client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
+    assert failed.get_json()["state"]["status"] == "Failed"
+    assert fakes.repository.get_manifest("app", "2").settled is False
     fakes.resourcifier.down = False
-    response = client.put("/deployments/app", json=template("app", config_map("c")))
+    response = client.put("/deployments/app?wait=true", json=template("app", config_map("c")))
     assert response.get_json()["state"] == {"status": "Deployed", "errors": []}
     assert fakes.resourcifier.names("ConfigMap") == {"c"}
     assert fakes.resourcifier.deleted == [["a"]]
@@ -575,7 +638,7 @@ def test_an_update_looks_past_a_stopped_one_for_objects_it_left_behind(client, f
 
 def test_an_object_pruned_earlier_is_not_deleted_again(client, fakes):
     deploy(client, template("app", config_map("a")))
-    client.put("/deployments/app", json=template("app", config_map("b")))
+    client.put("/deployments/app?wait=true", json=template("app", config_map("b")))
     fakes.resourcifier.deleted.clear()
-    assert client.delete("/deployments/app").status_code == 200
+    assert client.delete("/deployments/app?wait=true").status_code == 200
     assert fakes.resourcifier.deleted == [["b"]]

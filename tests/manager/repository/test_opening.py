@@ -16,7 +16,7 @@ from manager.repository import (
     resolve_database_url,
 )
 from manager.repository.schema import SCHEMA_VERSION, schema_version
-from tests.repository.builders import deployment, instance, manifest
+from tests.manager.repository.builders import deployment, instance, manifest
 
 
 def test_everything_survives_a_restart(open_repo):

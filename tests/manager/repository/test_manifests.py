@@ -7,7 +7,7 @@ import pytest
 from dmcommon.errors import Conflict, NotFound
 from manager.models import CREATED, State
 from manager.repository import new_manifest_name
-from tests.repository.builders import deployment, manifest
+from tests.manager.repository.builders import deployment, manifest
 
 
 def test_manifest_reads_back_whole(repo):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dmcommon.errors import NotFound
-from tests.repository.builders import deployment, instance
+from tests.manager.repository.builders import deployment, instance
 
 
 def test_instances_of_a_type_list_in_deployment_then_layout_order(repo):

@@ -6,7 +6,7 @@ import pytest
 
 from dmcommon.errors import Conflict, NotFound
 from manager.models import FAILED, State
-from tests.repository.builders import deployment, instance, manifest
+from tests.manager.repository.builders import deployment, instance, manifest
 
 
 def test_created_deployment_reads_back_with_a_fingerprint(repo):

@@ -11,7 +11,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from manager.discovery import SrvRecord
+from manager.locate import SrvRecord
 
 
 @dataclass

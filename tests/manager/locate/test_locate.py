@@ -7,14 +7,14 @@ import time
 import pytest
 
 from dmcommon.errors import ServiceUnavailable
-from manager.discovery import (
+from manager.locate import (
     DnsResolver,
     ServiceLocator,
     ServiceNotFound,
     SrvRecord,
     discover_service_url,
 )
-from tests.discovery.conftest import StaticResolver
+from tests.manager.locate.conftest import StaticResolver
 
 K8S_ENV = {"EXPANDER_SERVICE_SERVICE_HOST": "10.0.0.7", "EXPANDER_SERVICE_SERVICE_PORT": "9000"}
 

@@ -15,7 +15,7 @@ from dmcommon.errors import Conflict, NotFound
 from manager.models import DELETING, DEPLOYED, DEPLOYING, FAILED, UPDATING, State
 from manager.repository import SqlRepository
 from manager.repository.schema import deployments
-from tests.repository.builders import deployment
+from tests.manager.repository.builders import deployment
 from tests.support import wait_until
 
 

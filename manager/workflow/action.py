@@ -1,0 +1,180 @@
+"""What every action shares: starting an operation (in the request) and running it (in
+the background), and recording how a rollout ended.
+
+An action's `start` checks and plans in the request — every problem found there is a
+4xx that stores nothing — then stores the operation and hands it to the runner. Its
+`run` does the work, step by step, and may be called again for the same operation by
+another process after a crash (see runner.py), so it resumes from what is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+
+from dmcommon.errors import DMError
+from dmcommon.identity import object_key
+from manager.instances import type_instances
+from manager.models import (
+    CANCELLED,
+    DEPLOYED,
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    Deployment,
+    Health,
+    Manifest,
+    Operation,
+    Options,
+    State,
+    utc_now,
+)
+from manager.workflow.prune import Pruner, manifests_to_clean
+from manager.workflow.records import Recorder, Stopped
+from manager.workflow.rollout import Rollout
+from manager.workflow.services import Services
+
+# Worst first: a deployment's health is that of its least healthy resource.
+_HEALTH_ORDER = ("Degraded", "Missing", "Progressing", "Unknown", "Healthy")
+
+
+class Action:
+    """Base of the user actions: `start` in the request, `run` in the background."""
+
+    type = ""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.repository = services.repository
+
+    def new_operation(
+        self, deployment: str, manifest: str | None, options: Options | None, **params
+    ) -> Operation:
+        options = options or Options()
+        return Operation(
+            id=uuid.uuid4().hex,
+            deployment=deployment,
+            type=self.type,
+            status=PENDING,
+            created_at=utc_now(),
+            manifest=manifest,
+            options=options,
+            params=params,
+            deadline=time.time() + options.timeout,
+        )
+
+    def submit(self, operation: Operation) -> Operation:
+        """Hand the stored operation to the runner; answer it as stored."""
+        if self.services.runner is None:
+            return operation
+        self.services.runner.submit(operation.id)
+        # A runner may have finished it already (an inline one always has).
+        return self.repository.get_operation(operation.id)
+
+    def run(self, operation: Operation) -> None:
+        raise NotImplementedError
+
+
+class RolloutAction(Action):
+    """An action that rolls a manifest out: create, update, rollback, sync, apply-preview."""
+
+    prunes = True
+
+    def started(self, current: Deployment, manifest: Manifest, status: str) -> Deployment:
+        """`current` as it is while `manifest` rolls out."""
+        return replace(
+            current,
+            namespace=manifest.namespace,
+            state=State(status),
+            modified_at=utc_now(),
+            latest_manifest=manifest.name,
+            revision=manifest.revision,
+        )
+
+    def run(self, operation: Operation) -> None:
+        recorder = Recorder(self.repository, operation)
+        first_run = operation.status == PENDING
+        recorder.begin()
+        deployment = self.repository.get_deployment(operation.deployment)
+        manifest = self.repository.get_manifest(operation.deployment, operation.manifest)
+        if first_run:
+            self.prepare(manifest)
+        errors: list[str] = []
+        status = SUCCEEDED
+        try:
+            errors = Rollout(self.services, recorder, manifest).run()
+            if not errors and self.prunes:
+                errors = self.prune(recorder, deployment, manifest)
+        except Stopped as stop:
+            status, errors = stop.outcome, errors + [stop.message]
+        except DMError as error:
+            status, errors = FAILED, errors + [error.message]
+        if errors and status == SUCCEEDED:
+            status = FAILED
+        self.finish(recorder, deployment, manifest, status, errors)
+
+    def prepare(self, manifest: Manifest) -> None:
+        """Called once, before the first run of the operation."""
+
+    def prune(self, recorder: Recorder, deployment: Deployment, manifest: Manifest) -> list[str]:
+        """Delete what earlier manifests applied that `manifest` no longer has."""
+        kept = {object_key(item.properties, manifest.namespace) for item in manifest.resources}
+        earlier = manifests_to_clean(self.repository, deployment.name, skip=manifest.name)
+        pruner = Pruner(self.services, recorder, deployment.namespace)
+        return [f"pruning: {line}" for line in pruner.run(earlier, kept)]
+
+    def finish(
+        self,
+        recorder: Recorder,
+        deployment: Deployment,
+        manifest: Manifest,
+        status: str,
+        errors: list[str],
+    ) -> None:
+        """Record the outcome on the manifest, the deployment and the operation."""
+        now = utc_now()
+        if status == SUCCEEDED:
+            # Every resource was applied and every object earlier manifests left that
+            # this one lacks was deleted: clean-ups need not look past this manifest.
+            manifest.settled = True
+            self.repository.set_type_instances(
+                deployment.name, type_instances(deployment.name, manifest.name, manifest.layout)
+            )
+            deployment.state = State(DEPLOYED, [])
+            deployment.deployed_at = now
+        else:
+            deployment.state = State(FAILED, errors)
+        self.repository.save_manifest(manifest)
+        deployment.health = worst_health(manifest)
+        deployment.modified_at = now
+        self.repository.save_deployment(deployment)
+        recorder.finish(status, errors)
+
+
+def worst_health(manifest: Manifest) -> Health | None:
+    """The least healthy of the manifest's resources, None when none reported health."""
+    found = [item.state.health for item in manifest.resources if item.state and item.state.health]
+    if not found:
+        return None
+    worst = min(found, key=lambda health: _rank(health.status))
+    if worst.status == "Healthy":
+        return Health("Healthy", f"{len(found)} resources healthy")
+    return worst
+
+
+def _rank(status: str) -> int:
+    return _HEALTH_ORDER.index(status) if status in _HEALTH_ORDER else 3
+
+
+def fail_operation(services: Services, operation: Operation, reason: str) -> None:
+    """End an operation that could not run at all, and mark its deployment Failed."""
+    recorder = Recorder(services.repository, operation)
+    try:
+        deployment = services.repository.get_deployment(operation.deployment)
+        deployment.state = State(FAILED, [reason])
+        deployment.modified_at = utc_now()
+        services.repository.save_deployment(deployment)
+    except DMError:
+        pass
+    recorder.finish(CANCELLED if reason.startswith("cancelled") else FAILED, [reason])

@@ -1,0 +1,302 @@
+"""Rolling a manifest out: its namespace, then each dependency level applied in one batch,
+read back where a later level references it, and waited on until healthy.
+
+Resumable: a level whose resources all have an outcome is skipped; one with a resource
+still `Applying` (the previous owner died mid-level) is applied again — applying is
+idempotent. The manifest is saved before and after each level.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dmcommon.errors import BadRequest, DMError
+from manager.labels import managed_labels
+from manager.models import (
+    ABORTED,
+    APPLYING,
+    CREATED,
+    FAILED,
+    SUCCEEDED,
+    UNCHANGED,
+    Health,
+    Manifest,
+    ManifestResource,
+    ResourceState,
+)
+from manager.references import MissingValue, build_graph, lookup, substitute
+from manager.workflow.records import Recorder
+from manager.workflow.services import Services
+
+APPLY = "apply"
+WAIT = "wait"
+HEALTHY = "Healthy"
+_APPLIED = (CREATED, UNCHANGED)
+
+
+class Rollout:
+    """Applies one manifest for one operation."""
+
+    def __init__(self, services: Services, recorder: Recorder, manifest: Manifest):
+        self.services = services
+        self.repository = services.repository
+        self.recorder = recorder
+        self.manifest = manifest
+        self.graph = build_graph([item.to_wire() for item in manifest.resources])
+        self.live: dict[int, dict[str, Any] | None] = {}
+
+    def plan_steps(self) -> None:
+        """Add an apply step (and, when waiting, a wait step) for every resource."""
+        wait = self.recorder.operation.options.wait
+        for resource in self.manifest.resources:
+            self.recorder.step(resource.name, APPLY)
+            if wait:
+                self.recorder.step(resource.name, WAIT)
+
+    def run(self) -> list[str]:
+        """Apply every level; return one error line per resource that failed.
+
+        Raises a DMError when a downstream service failure stops the work (the rest of
+        the resources are then `Aborted`) and `Stopped` on cancel or deadline.
+        """
+        self.plan_steps()
+        records = self.manifest.resources
+        try:
+            self._ensure_namespace()
+        except DMError as error:
+            reason = f'namespace "{self.manifest.namespace}" could not be created: {error.message}'
+            self._abort(range(len(records)), reason)
+            if isinstance(error, BadRequest):
+                return [reason]
+            raise
+        for position, level in enumerate(self.graph.levels):
+            self.recorder.check()
+            try:
+                self._apply_level(level)
+                self._wait_level(level)
+            except DMError as error:
+                rest = [i for later in self.graph.levels[position:] for i in later]
+                self._abort(rest, f"not applied: {error.message}")
+                raise
+        return error_lines(records)
+
+    # One level
+
+    def _apply_level(self, level: list[int]) -> None:
+        records = self.manifest.resources
+        todo = [i for i in level if records[i].status in (None, APPLYING)]
+        done = [i for i in level if records[i].status in _APPLIED]
+        self._read_needed(done)
+        batch = [i for i in todo if self._prepare(i)]
+        if not batch:
+            self._save()
+            return
+        for i in batch:
+            records[i].state = ResourceState(APPLYING)
+            self.recorder.start(self.recorder.step(records[i].name, APPLY))
+        self._save()
+        try:
+            results = self.services.resourcifier.apply(
+                [records[i].to_wire() for i in batch], self.manifest.namespace
+            )
+        except BadRequest as error:
+            # The resourcifier refused the whole batch (e.g. an unknown kind).
+            results = [{"state": {"status": FAILED, "errors": [error.message]}} for _ in batch]
+        except DMError as error:
+            for i in batch:
+                self._set(i, ResourceState(FAILED, [error.message]))
+            self._save()
+            raise
+        for i, result in zip(batch, results):
+            self._set(i, state_of(result))
+            if isinstance(result.get("live"), dict):
+                self.live[i] = result["live"]
+        self._save()
+        self._read_needed(batch)
+
+    def _wait_level(self, level: list[int]) -> None:
+        """Poll the health of the level's applied resources until all are Healthy.
+
+        Skipped when the operation does not wait. A resource still unhealthy at the
+        deadline fails the operation with its health message.
+        """
+        recorder = self.recorder
+        if not recorder.operation.options.wait:
+            return
+        records = self.manifest.resources
+        waiting = [
+            i
+            for i in level
+            if records[i].status in _APPLIED
+            and recorder.status_of(records[i].name, WAIT) != SUCCEEDED
+        ]
+        for i in level:
+            if i not in waiting and recorder.status_of(records[i].name, WAIT) is not None:
+                if recorder.status_of(records[i].name, WAIT) not in (SUCCEEDED, "Skipped"):
+                    recorder.end(recorder.step(records[i].name, WAIT), "Skipped", "not applied")
+        if not waiting:
+            return
+        for i in waiting:
+            recorder.start(recorder.step(records[i].name, WAIT))
+        recorder.flush()
+        pause = self.services.poll_interval
+        while True:
+            answers = self.services.resourcifier.status(
+                [records[i].to_wire() for i in waiting], self.manifest.namespace
+            )
+            if answers is None:
+                # A backend without health reports: what it accepted counts as healthy.
+                for i in waiting:
+                    recorder.end(
+                        recorder.step(records[i].name, WAIT), SUCCEEDED, "no health reported"
+                    )
+                recorder.flush()
+                return
+            still = []
+            for i, answer in zip(waiting, answers):
+                health = Health.from_dict(answer.get("health")) or Health("Unknown", "")
+                records[i].state.health = health
+                if isinstance(answer.get("live"), dict):
+                    self.live[i] = answer["live"]
+                index = recorder.step(records[i].name, WAIT)
+                if health.status == HEALTHY:
+                    recorder.end(index, SUCCEEDED, health.message or HEALTHY)
+                else:
+                    recorder.progress(index, health.message or health.status)
+                    still.append(i)
+            self._save()
+            waiting = still
+            if not waiting:
+                return
+            left = recorder.seconds_left()
+            if left <= 0:
+                self._fail_waits(waiting)
+                return
+            recorder.check()
+            time.sleep(min(pause, left))
+            pause = min(pause * 1.5, self.services.poll_interval * 4)
+
+    def _fail_waits(self, waiting: list[int]) -> None:
+        records = self.manifest.resources
+        timeout = self.recorder.operation.options.timeout
+        for i in waiting:
+            health = records[i].state.health or Health("Unknown", "")
+            message = f"{records[i].name}: {health.message or health.status} after {timeout:g} s"
+            records[i].state = ResourceState(FAILED, [message], health)
+            self.recorder.end(self.recorder.step(records[i].name, WAIT), FAILED, message)
+        self._save()
+
+    # Helpers
+
+    def _prepare(self, index: int) -> bool:
+        """Substitute the references of resource `index`; False (with its state set) when it
+        cannot be applied because a dependency failed or a referenced value is missing."""
+        records = self.manifest.resources
+        record = records[index]
+        graph = self.graph
+        blocked = sorted(
+            graph.names[dep]
+            for dep in graph.depends_on[index]
+            if records[dep].status not in _APPLIED
+        )
+        if blocked:
+            self._set(
+                index,
+                ResourceState(
+                    ABORTED,
+                    [f"not applied: it depends on {', '.join(blocked)}, which was not applied"],
+                ),
+            )
+            return False
+        values: dict[str, Any] = {}
+        for reference in graph.references[index]:
+            obj = self.live.get(graph.index_of[reference.name])
+            try:
+                if obj is None:
+                    raise MissingValue(reference.path)
+                values[reference.text] = lookup(obj, reference)
+            except MissingValue:
+                self._set(
+                    index,
+                    ResourceState(
+                        FAILED,
+                        [
+                            f"reference {reference.text}: the live object of resource "
+                            f"{reference.name!r} has no value at {reference.path!r}"
+                        ],
+                    ),
+                )
+                return False
+        record.properties = substitute(record.properties, values)
+        return True
+
+    def _read_needed(self, indices: list[int]) -> None:
+        """Read back the live objects that later levels reference and we lack."""
+        needed = set().union(*self.graph.depends_on) if self.graph.depends_on else set()
+        for i in indices:
+            record = self.manifest.resources[i]
+            if i in needed and self.live.get(i) is None and record.status in _APPLIED:
+                metadata = record.properties.get("metadata") or {}
+                self.live[i] = self.services.resourcifier.get(
+                    record.properties["kind"],
+                    metadata["name"],
+                    metadata.get("namespace") or self.manifest.namespace,
+                )
+
+    def _ensure_namespace(self) -> None:
+        """Create the deployment's namespace when the cluster lacks it. It is not one of the
+        deployment's resources: deleting the deployment leaves it."""
+        namespace = self.manifest.namespace
+        resourcifier = self.services.resourcifier
+        if resourcifier.get("Namespace", namespace, None) is not None:
+            return
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": managed_labels()},
+        }
+        result = resourcifier.apply(
+            [{"name": namespace, "type": "Namespace", "properties": obj}], namespace
+        )
+        state = state_of(result[0])
+        if state.status != CREATED:
+            raise BadRequest("; ".join(state.errors) or "rejected")
+
+    def _set(self, index: int, state: ResourceState) -> None:
+        record = self.manifest.resources[index]
+        record.state = state
+        step = self.recorder.step(record.name, APPLY)
+        if state.status in _APPLIED:
+            self.recorder.end(step, SUCCEEDED, state.status)
+        else:
+            self.recorder.end(step, state.status, "; ".join(state.errors))
+
+    def _abort(self, indices, reason: str) -> None:
+        """Mark the resources `indices` that have no outcome yet `Aborted` for `reason`."""
+        for i in indices:
+            if self.manifest.resources[i].status in (None, APPLYING):
+                self._set(i, ResourceState(ABORTED, [reason]))
+        self._save()
+
+    def _save(self) -> None:
+        self.repository.save_manifest(self.manifest)
+        self.recorder.flush()
+
+
+def state_of(result: Any) -> ResourceState:
+    """The state the resourcifier answered for one resource."""
+    state = ResourceState.from_dict(result.get("state") if isinstance(result, dict) else None)
+    if state is None:
+        return ResourceState(FAILED, ["the resourcifier returned no state for this resource"])
+    return state
+
+
+def error_lines(records: list[ManifestResource]) -> list[str]:
+    """One line per resource that failed, naming it; aborted ones are implied by those."""
+    lines = []
+    for record in records:
+        if record.status == FAILED:
+            detail = "; ".join(record.state.errors) or "failed"
+            lines.append(f"resource {record.name!r}: {detail}")
+    return lines
