@@ -58,7 +58,7 @@ def test_the_openapi_document_lists_every_route(client):
     }
     app = client.application
     served = {
-        (re.sub(r"<(?:path:)?(\w+)>", r"{\1}", rule.rule).replace("{type_name}", "{type}"), method)
+        (re.sub(r"<(?:path:)?(\w+)>", r"{\1}", rule.rule).replace("{type_name}", "{type}").replace("{operation_id}", "{id}"), method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static"
         for method in rule.methods - {"HEAD", "OPTIONS"}
