@@ -32,7 +32,7 @@ from manager.models import (
 )
 from manager.workflow.prune import Pruner, manifests_to_clean
 from manager.workflow.records import Recorder, Stopped
-from manager.workflow.rollout import Rollout
+from manager.workflow.rollout import Rollout, plan_steps
 from manager.workflow.services import Services
 
 # Worst first: a deployment's health is that of its least healthy resource.
@@ -63,6 +63,10 @@ class Action:
             params=params,
             deadline=time.time() + options.timeout,
         )
+
+    def plan_steps(self, operation: Operation, manifest: Manifest) -> None:
+        """Give the operation its apply (and wait) steps before it is stored."""
+        plan_steps(Recorder(self.repository, operation), manifest)
 
     def submit(self, operation: Operation) -> Operation:
         """Hand the stored operation to the runner; answer it as stored."""

@@ -32,6 +32,7 @@ class Create(RolloutAction):
             latest_manifest=manifest.name,
             revision=manifest.revision,
         )
+        self.plan_steps(operation, manifest)
         self.repository.start_operation(operation, deployment, manifest, create=True)
         return self.submit(operation)
 

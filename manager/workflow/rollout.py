@@ -48,11 +48,7 @@ class Rollout:
 
     def plan_steps(self) -> None:
         """Add an apply step (and, when waiting, a wait step) for every resource."""
-        wait = self.recorder.operation.options.wait
-        for resource in self.manifest.resources:
-            self.recorder.step(resource.name, APPLY)
-            if wait:
-                self.recorder.step(resource.name, WAIT)
+        plan_steps(self.recorder, self.manifest)
 
     def run(self) -> list[str]:
         """Apply every level; return one error line per resource that failed.
@@ -282,6 +278,19 @@ class Rollout:
     def _save(self) -> None:
         self.repository.save_manifest(self.manifest)
         self.recorder.flush()
+
+
+def plan_steps(recorder: Recorder, manifest: Manifest) -> None:
+    """Add an apply step (and, when the operation waits, a wait step) per resource.
+
+    Done when the operation is stored, so that its progress counts every step from the
+    start, and again when it runs (adding is idempotent).
+    """
+    wait = recorder.operation.options.wait
+    for resource in manifest.resources:
+        recorder.step(resource.name, APPLY)
+        if wait:
+            recorder.step(resource.name, WAIT)
 
 
 def state_of(result: Any) -> ResourceState:

@@ -18,6 +18,7 @@ class Sync(RolloutAction):
             name, manifest.name, options or manifest.input_config.options
         )
         deployment = self.started(current, manifest, UPDATING)
+        self.plan_steps(operation, manifest)
         self.repository.start_operation(operation, deployment, expected_fingerprint=if_match)
         return self.submit(operation)
 

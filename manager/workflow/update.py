@@ -32,6 +32,7 @@ class Update(RolloutAction):
         manifest = plan.manifest(current.name, current.revision + 1)
         operation = self.new_operation(current.name, manifest.name, options, **params)
         deployment = self.started(current, manifest, UPDATING)
+        self.plan_steps(operation, manifest)
         self.repository.start_operation(
             operation, deployment, manifest, expected_fingerprint=if_match
         )

@@ -70,7 +70,7 @@ def labelled_objects(kubeconfig, namespace: str, deployment: str) -> set[str]:
 
 def test_primitives_deploy_with_labels_and_delete(dm, namespace):
     body = {"name": "prims", "namespace": namespace, "content": json.dumps(CONFIG)}
-    created = dm.api("POST", "/deployments", json=body)
+    created = dm.api("POST", "/deployments?wait=true", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["state"] == {"status": "Deployed", "errors": []}
 
@@ -80,7 +80,7 @@ def test_primitives_deploy_with_labels_and_delete(dm, namespace):
         "Service/web-svc",
     }
 
-    deleted = dm.api("DELETE", "/deployments/prims")
+    deleted = dm.api("DELETE", "/deployments/prims?wait=true")
     assert deleted.status_code == 200, deleted.text
     assert labelled_objects(dm.kubeconfig, namespace, "prims") == set()
     missing = dm.api("GET", "/deployments/prims")

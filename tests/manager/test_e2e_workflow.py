@@ -131,7 +131,7 @@ def slow_cluster(dm_sqlite):
 
 
 def test_templates_expand_and_references_take_live_values(dm, namespace, app):
-    response = dm.api("POST", "/deployments", json=web_app(app, namespace))
+    response = dm.api("POST", "/deployments?wait=true", json=web_app(app, namespace))
     assert response.status_code == 201, response.text
     assert response.json()["state"] == {"status": "Deployed", "errors": []}
     service = live(dm, "service", namespace, "front")
@@ -165,14 +165,14 @@ def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace, app
 
 
 def test_rollback_restores_an_earlier_manifest_and_delete_removes_everything(dm, namespace, app):
-    dm.api("POST", "/deployments", json=template(app, namespace, config_map("a", v="1")))
+    dm.api("POST", "/deployments?wait=true", json=template(app, namespace, config_map("a", v="1")))
     first = dm.api("GET", f"/deployments/{app}/manifests").json()[0]
-    dm.api("PUT", f"/deployments/{app}", json=template(app, namespace, config_map("z")))
-    response = dm.api("POST", f"/deployments/{app}/rollback", json={"manifest": first})
+    dm.api("PUT", f"/deployments/{app}?wait=true", json=template(app, namespace, config_map("z")))
+    response = dm.api("POST", f"/deployments/{app}/rollback?wait=true", json={"manifest": first})
     assert response.status_code == 200, response.text
     assert live(dm, "configmap", namespace, "a")["data"] == {"v": "1"}
     assert live(dm, "configmap", namespace, "z") is None
-    assert dm.api("DELETE", f"/deployments/{app}").status_code == 200
+    assert dm.api("DELETE", f"/deployments/{app}?wait=true").status_code == 200
     assert live(dm, "configmap", namespace, "a") is None
     assert dm.api("GET", f"/deployments/{app}").status_code == 404
 
@@ -199,7 +199,7 @@ def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace,
     }
     dependent = config_map("uses-web", uid="$(ref.web.metadata.uid)")
     body = template(app, namespace, broken, dependent, config_map("solo"))
-    response = dm.api("POST", "/deployments", json=body)
+    response = dm.api("POST", "/deployments?wait=true", json=body)
     assert response.status_code == 201, response.text
     state = response.json()["state"]
     assert state["status"] == "Failed"
@@ -239,7 +239,7 @@ def test_a_rejected_resource_fails_and_aborts_its_dependents_only(dm, namespace,
 )
 def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, app, text, imports, message):
     body = {"name": app, "namespace": namespace, "content": text, "imports": imports}
-    response = dm.api("POST", "/deployments", json=body)
+    response = dm.api("POST", "/deployments?wait=true", json=body)
     assert response.status_code == 400, response.text
     assert message in response.json()["message"]
     assert dm.api("GET", f"/deployments/{app}").status_code == 404
@@ -252,7 +252,7 @@ def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, app, text
 def test_the_expander_down_is_a_502_and_nothing_is_stored(start_dm, resourcifier_url, namespace):
     dead = f"http://127.0.0.1:{free_port()}"
     dm = start_dm(dead, resourcifier_url)
-    response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    response = dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
     assert response.status_code == 502
     assert response.json()["message"].startswith(f"cannot reach the expander at {dead}")
     assert dm.api("GET", "/deployments/app").status_code == 404
@@ -267,7 +267,7 @@ def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
 ):
     dead = f"http://127.0.0.1:{free_port()}"
     dm = start_dm(expander_url, dead)
-    response = dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    response = dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
     assert response.status_code == 502
     assert "cannot reach the resourcifier" in response.json()["message"]
     deployment = dm.api("GET", "/deployments/app").json()
@@ -281,7 +281,7 @@ def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
 
 def test_a_second_update_during_a_slow_one_gets_409(dm_sqlite, namespace, slow_cluster):
     dm = dm_sqlite
-    dm.api("POST", "/deployments", json=template("app", namespace, config_map("a")))
+    dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
     slow_cluster(0.5)
     first: dict = {}
     worker = threading.Thread(
@@ -293,7 +293,7 @@ def test_a_second_update_during_a_slow_one_gets_409(dm_sqlite, namespace, slow_c
     )
     worker.start()
     wait_until(lambda: dm.api("GET", "/deployments/app").json()["state"]["status"] == "Updating")
-    second = dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("c")))
+    second = dm.api("PUT", "/deployments/app?wait=true", json=template("app", namespace, config_map("c")))
     worker.join()
     assert second.status_code == 409
     assert "in progress" in second.json()["message"]
@@ -315,9 +315,9 @@ def test_an_operation_killed_mid_way_is_failed_after_restart(dm_sqlite, namespac
     deployment = dm.api("GET", "/deployments/app").json()
     assert deployment["state"]["status"] == "Failed"
     assert deployment["state"]["errors"] == ["interrupted: the manager stopped during deploy"]
-    redeployed = dm.api("PUT", "/deployments/app", json=body)
+    redeployed = dm.api("PUT", "/deployments/app?wait=true", json=body)
     assert redeployed.json()["state"]["status"] == "Deployed"
-    assert dm.api("DELETE", "/deployments/app").status_code == 200
+    assert dm.api("DELETE", "/deployments/app?wait=true").status_code == 200
     assert live(dm, "configmap", namespace, "a") is None
 
 
@@ -329,15 +329,15 @@ def _ignore_errors(dm, method, path, body):
 
 
 def test_a_stale_fingerprint_is_refused(dm, namespace, app):
-    first = dm.api("POST", "/deployments", json=template(app, namespace, config_map("a"))).json()
-    dm.api("PUT", f"/deployments/{app}", json=template(app, namespace, config_map("b")))
+    first = dm.api("POST", "/deployments?wait=true", json=template(app, namespace, config_map("a"))).json()
+    dm.api("PUT", f"/deployments/{app}?wait=true", json=template(app, namespace, config_map("b")))
     stale = {"If-Match": first["fingerprint"]}
-    response = dm.api("DELETE", f"/deployments/{app}", headers=stale)
+    response = dm.api("DELETE", f"/deployments/{app}?wait=true", headers=stale)
     assert response.status_code == 409
     assert "is stale" in response.json()["message"]
     assert live(dm, "configmap", namespace, "b") is not None
     current = dm.api("GET", f"/deployments/{app}").json()["fingerprint"]
-    assert dm.api("DELETE", f"/deployments/{app}", headers={"If-Match": current}).status_code == 200
+    assert dm.api("DELETE", f"/deployments/{app}?wait=true", headers={"If-Match": current}).status_code == 200
 
 
 def test_the_api_token_guards_everything_but_the_probes(start_dm, expander_url, resourcifier_url):
