@@ -22,8 +22,8 @@ import sqlalchemy
 from manager.models import DEPLOYED, UPDATING, State
 from manager.repository import SqlRepository
 from manager.repository.schema import deployments
-from tests.repository.builders import deployment
-from tests.repository.conftest import POSTGRES_URL
+from tests.manager.repository.builders import deployment
+from tests.manager.repository.conftest import POSTGRES_URL
 
 COUNT = 10_000
 SAMPLES = 2_000

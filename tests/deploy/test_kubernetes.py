@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from manager.discovery import DEFAULT_PORTS, discover_service_url
+from manager.locate import DEFAULT_PORTS, discover_service_url
 from tests.deploy.conftest import DESIGN_PORTS, KUBERNETES, find
 from tests.dmcli.runner import dm_json
 from tests.support import kubectl
