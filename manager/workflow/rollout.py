@@ -67,8 +67,8 @@ class Rollout:
                 return [reason]
             raise
         for position, level in enumerate(self.graph.levels):
-            self.recorder.check()
             try:
+                self.recorder.check()
                 self._apply_level(level)
                 self._wait_level(level)
             except DMError as error:

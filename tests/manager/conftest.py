@@ -243,18 +243,6 @@ def dm_sqlite(request, tmp_path, simulator, expander_url, resourcifier_url) -> M
 
 
 @pytest.fixture
-def namespace() -> str:
-    """A namespace of this test's own on the shared simulator."""
-    return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def app() -> str:
-    """A deployment name of this test's own."""
-    return f"app-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
 def start_dm(request, tmp_path, simulator):
     """Start a manager on its own SQLite file over the given services (and environment)."""
 
