@@ -306,9 +306,11 @@ class Step:
     message: str = ""
     started_at: str | None = None
     ended_at: str | None = None
+    phase: str = ""
+    """Empty for the change itself; `rollback` for the steps that undo a failed atomic one."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "resource": self.resource,
             "action": self.action,
             "status": self.status,
@@ -316,6 +318,9 @@ class Step:
             "startedAt": self.started_at,
             "endedAt": self.ended_at,
         }
+        if self.phase:
+            data["phase"] = self.phase
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -326,6 +331,7 @@ class Step:
             message=data.get("message", ""),
             started_at=data.get("startedAt"),
             ended_at=data.get("endedAt"),
+            phase=data.get("phase", ""),
         )
 
 

@@ -116,7 +116,70 @@ class RolloutAction(Action):
             status, errors = FAILED, errors + [error.message]
         if errors and status == SUCCEEDED:
             status = FAILED
+        if status == FAILED and operation.options.atomic:
+            self.roll_back(recorder, deployment, manifest, errors)
+            return
         self.finish(recorder, deployment, manifest, status, errors)
+
+    def roll_back(
+        self, recorder: Recorder, deployment: Deployment, failed: Manifest, errors: list[str]
+    ) -> None:
+        """Undo a failed atomic change in the same operation: apply the last successful
+        manifest again and delete what the failed one added — or, when there is none
+        (a first deploy), delete everything and the deployment with it."""
+        operation = recorder.operation
+        recorder.phase = "rollback"
+        # The undo gets a deadline of its own: the change may have failed by running out.
+        operation.deadline = time.time() + operation.options.timeout
+        self.repository.save_manifest(failed)
+        previous = self._last_settled(deployment.name, failed.name)
+        try:
+            if previous is None:
+                pruner = Pruner(self.services, recorder, deployment.namespace)
+                undo_errors = pruner.run([failed], set())
+                if not undo_errors:
+                    self.repository.delete_deployment(deployment.name)
+                    recorder.finish(FAILED, errors + ["rolled back: its objects were deleted"])
+                    return
+            else:
+                undo_errors = self._restore(recorder, deployment, previous, failed)
+                if not undo_errors:
+                    deployment.latest_manifest = previous.name
+                    deployment.revision = previous.revision
+                    self.finish(
+                        recorder,
+                        deployment,
+                        previous,
+                        FAILED,
+                        errors + [f"rolled back to revision {previous.revision}"],
+                        deployed=True,
+                    )
+                    return
+        except DMError as error:
+            undo_errors = [error.message]
+        errors = errors + [f"rolling back failed: {line}" for line in undo_errors]
+        self.finish(recorder, deployment, previous or failed, FAILED, errors)
+
+    def _restore(
+        self, recorder: Recorder, deployment: Deployment, previous: Manifest, failed: Manifest
+    ) -> list[str]:
+        for resource in previous.resources:
+            resource.state = None
+        previous.settled = False
+        undo_errors = Rollout(self.services, recorder, previous).run()
+        if undo_errors:
+            return undo_errors
+        kept = {object_key(item.properties, previous.namespace) for item in previous.resources}
+        return Pruner(self.services, recorder, deployment.namespace).run([failed], kept)
+
+    def _last_settled(self, deployment: str, skip: str) -> Manifest | None:
+        for name in reversed(self.repository.list_manifest_names(deployment)):
+            if name == skip:
+                continue
+            manifest = self.repository.get_manifest(deployment, name)
+            if manifest.settled:
+                return manifest
+        return None
 
     def prepare(self, manifest: Manifest) -> None:
         """Called once, before the first run of the operation."""
@@ -135,10 +198,15 @@ class RolloutAction(Action):
         manifest: Manifest,
         status: str,
         errors: list[str],
+        deployed: bool = False,
     ) -> None:
-        """Record the outcome on the manifest, the deployment and the operation."""
+        """Record the outcome on the manifest, the deployment and the operation.
+
+        `deployed` marks `manifest` rolled out and the deployment Deployed even though the
+        operation failed (an atomic change that was undone).
+        """
         now = utc_now()
-        if status == SUCCEEDED:
+        if status == SUCCEEDED or deployed:
             # Every resource was applied and every object earlier manifests left that
             # this one lacks was deleted: clean-ups need not look past this manifest.
             manifest.settled = True

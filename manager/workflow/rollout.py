@@ -67,14 +67,18 @@ class Rollout:
                 return [reason]
             raise
         for position, level in enumerate(self.graph.levels):
+            rest = [i for later in self.graph.levels[position + 1 :] for i in later]
             try:
                 self.recorder.check()
                 self._apply_level(level)
-                self._wait_level(level)
+                unhealthy = self._wait_level(level)
             except DMError as error:
-                rest = [i for later in self.graph.levels[position:] for i in later]
-                self._abort(rest, f"not applied: {error.message}")
+                self._abort(level + rest, f"not applied: {error.message}")
                 raise
+            if unhealthy:
+                names = ", ".join(records[i].name for i in unhealthy)
+                self._abort(rest, f"not applied: {names} did not become healthy in time")
+                break
         return error_lines(records)
 
     # One level
@@ -111,15 +115,15 @@ class Rollout:
         self._save()
         self._read_needed(batch)
 
-    def _wait_level(self, level: list[int]) -> None:
-        """Poll the health of the level's applied resources until all are Healthy.
+    def _wait_level(self, level: list[int]) -> list[int]:
+        """Poll the health of the level's applied resources until all are Healthy; return
+        those still unhealthy at the deadline, which fail with their health message.
 
-        Skipped when the operation does not wait. A resource still unhealthy at the
-        deadline fails the operation with its health message.
+        Skipped when the operation does not wait.
         """
         recorder = self.recorder
         if not recorder.operation.options.wait:
-            return
+            return []
         records = self.manifest.resources
         waiting = [
             i
@@ -132,7 +136,7 @@ class Rollout:
                 if recorder.status_of(records[i].name, WAIT) not in (SUCCEEDED, "Skipped"):
                     recorder.end(recorder.step(records[i].name, WAIT), "Skipped", "not applied")
         if not waiting:
-            return
+            return []
         for i in waiting:
             recorder.start(recorder.step(records[i].name, WAIT))
         recorder.flush()
@@ -148,7 +152,7 @@ class Rollout:
                         recorder.step(records[i].name, WAIT), SUCCEEDED, "no health reported"
                     )
                 recorder.flush()
-                return
+                return []
             still = []
             for i, answer in zip(waiting, answers):
                 health = Health.from_dict(answer.get("health")) or Health("Unknown", "")
@@ -164,12 +168,12 @@ class Rollout:
             self._save()
             waiting = still
             if not waiting:
-                return
+                return []
             left = recorder.seconds_left()
             if left <= 0:
                 self._fail_waits(waiting)
-                return
-            recorder.check()
+                return waiting
+            recorder.check(deadline=False)
             time.sleep(min(pause, left))
             pause = min(pause * 1.5, self.services.poll_interval * 4)
 

@@ -65,6 +65,7 @@ class FakeResourcifier:
         self.answers_live = True
         self.reads: list[tuple[str, str]] = []
         self.unhealthy: dict[str, str] = {}
+        self.calls: list[tuple[str, list[str]]] = []
 
     def _key(self, obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
         metadata = obj["metadata"]
@@ -75,6 +76,7 @@ class FakeResourcifier:
         if self.down:
             raise BadGateway("cannot reach the resourcifier at http://r: connection refused")
         self.applied.append([item["name"] for item in resources])
+        self.calls.append(("apply", self.applied[-1]))
         results = []
         for item in resources:
             if item["name"] in self.reject:
@@ -115,6 +117,7 @@ class FakeResourcifier:
         """Objects that exist are Healthy unless named in `unhealthy`; absent ones Missing."""
         if self.down:
             raise BadGateway("cannot reach the resourcifier")
+        self.calls.append(("status", [item["name"] for item in resources]))
         answers = []
         for item in resources:
             live = self.objects.get(self._key(item["properties"], namespace))

@@ -1,0 +1,114 @@
+"""How operations run: health waits per level, deadlines, atomic changes — over in-process
+stand-ins of the expander and resourcifier and a real SQLite repository."""
+
+from __future__ import annotations
+
+from tests.manager.helpers import config_map, service, template
+
+
+def start(client, method, path, body=None):
+    response = client.open(path, method=method, json=body)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_a_level_is_applied_only_after_the_level_it_references_is_healthy(client, fakes):
+    cfg = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
+    operation = start(client, "POST", "/deployments", template("app", cfg, service("web")))
+    assert operation["status"] == "Succeeded"
+    calls = [call for call in fakes.resourcifier.calls if call[1] != ["default"]]
+    assert calls == [
+        ("apply", ["web"]),
+        ("status", ["web"]),
+        ("apply", ["cfg"]),
+        ("status", ["cfg"]),
+    ]
+    waits = [step for step in operation["steps"] if step["action"] == "wait"]
+    assert [(step["resource"], step["status"]) for step in waits] == [
+        ("cfg", "Succeeded"),
+        ("web", "Succeeded"),
+    ]
+    deployment = client.get("/deployments/app").get_json()
+    assert deployment["health"] == {"status": "Healthy", "message": "2 resources healthy"}
+
+
+def test_a_resource_not_healthy_by_the_deadline_fails_the_operation_with_its_message(
+    client, fakes
+):
+    fakes.resourcifier.unhealthy = {"web": "1/3 replicas available"}
+    body = template("app", service("web"), options={"timeout": 0.3})
+    operation = start(client, "POST", "/deployments", body)
+    assert operation["status"] == "Failed"
+    assert operation["errors"] == ["resource 'web': web: 1/3 replicas available after 0.3 s"]
+    wait = next(step for step in operation["steps"] if step["action"] == "wait")
+    assert wait["status"] == "Failed"
+    deployment = client.get("/deployments/app").get_json()
+    assert deployment["state"]["status"] == "Failed"
+    assert deployment["health"] == {"status": "Progressing", "message": "1/3 replicas available"}
+
+
+def test_without_waiting_no_health_is_read(client, fakes):
+    fakes.resourcifier.unhealthy = {"web": "0/3 replicas available"}
+    operation = start(client, "POST", "/deployments?wait=false", template("app", service("web")))
+    assert operation["status"] == "Succeeded"
+    assert [step["action"] for step in operation["steps"]] == ["apply"]
+    assert [call[0] for call in fakes.resourcifier.calls] == ["apply", "apply"]
+
+
+def test_a_timeout_that_is_not_a_positive_duration_is_refused(client, fakes):
+    for value in ("0", "-5", "soon", "5x"):
+        response = client.post(f"/deployments?timeout={value}", json=template("app"))
+        assert response.get_json() == {
+            "status": 400,
+            "message": "'query.timeout' must be a positive duration in seconds or like "
+            f"90s, 5m, 1h (got {value!r})",
+        }
+    body = template("app", options={"timeout": 0})
+    assert client.post("/deployments", json=body).status_code == 400
+    assert client.get("/deployments").get_json() == []
+    assert fakes.resourcifier.calls == []
+
+
+def test_a_failed_atomic_update_goes_back_to_the_last_successful_revision(client, fakes):
+    start(client, "POST", "/deployments", template("app", config_map("a"), config_map("b")))
+    fakes.resourcifier.reject = {"c"}
+    body = template("app", config_map("a", {"v": "2"}), config_map("c"))
+    operation = start(client, "PUT", "/deployments/app?atomic=true", body)
+    assert operation["status"] == "Failed"
+    assert operation["errors"] == ["resource 'c': c is invalid", "rolled back to revision 1"]
+    rollback_steps = [step for step in operation["steps"] if step.get("phase") == "rollback"]
+    assert {(step["resource"], step["action"]) for step in rollback_steps} >= {
+        ("a", "apply"),
+        ("b", "apply"),
+    }
+    deployment = client.get("/deployments/app").get_json()
+    assert deployment["state"] == {"status": "Deployed", "errors": []}
+    assert deployment["revision"] == 1
+    assert fakes.resourcifier.names("ConfigMap") == {"a", "b"}
+    assert fakes.resourcifier.objects[("ConfigMap", "default", "a")]["data"] == {}
+
+
+def test_a_failed_atomic_create_deletes_what_it_applied_and_the_deployment(client, fakes):
+    fakes.resourcifier.reject = {"b"}
+    body = template("app", config_map("a"), config_map("b"), options={"atomic": True})
+    operation = start(client, "POST", "/deployments", body)
+    assert operation["status"] == "Failed"
+    assert operation["errors"] == [
+        "resource 'b': b is invalid",
+        "rolled back: its objects were deleted",
+    ]
+    assert fakes.resourcifier.names("ConfigMap") == set()
+    assert client.get("/deployments/app").status_code == 404
+    assert client.get(f"/operations/{operation['id']}").get_json()["status"] == "Failed"
+
+
+def test_sync_applies_every_resource_again(client, fakes):
+    start(client, "POST", "/deployments", template("app", config_map("a"), config_map("b")))
+    fakes.resourcifier.objects.pop(("ConfigMap", "default", "b"))
+    fakes.resourcifier.applied.clear()
+    operation = start(client, "POST", "/deployments/app/sync")
+    assert operation["type"] == "sync"
+    assert operation["status"] == "Succeeded"
+    assert fakes.resourcifier.applied == [["a", "b"]]
+    assert fakes.resourcifier.names("ConfigMap") == {"a", "b"}
+    assert client.get("/deployments/app").get_json()["revision"] == 1
