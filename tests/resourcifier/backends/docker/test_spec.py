@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from resourcifier.docker_spec import (
+from resourcifier.backends.docker.kinds import canonical_kind
+from resourcifier.backends.docker.networks import selector_matches
+from resourcifier.backends.docker.pods import template_hash
+from resourcifier.backends.docker.spec import (
     SpecError,
-    canonical_kind,
     check_object,
     identify,
     parse_cpu,
     parse_memory,
-    selector_matches,
-    template_hash,
 )
 
 
