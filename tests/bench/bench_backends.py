@@ -2,11 +2,12 @@
 
 Run: .venv/bin/python -m tests.bench.bench_backends   (needs scripts/docker-engine.sh first)
 
-The example (tests/docker/guestbook: three Deployments and three Services, 7 pods) is
-expanded once by a real expander; each backend then gets it through a gunicorn-served
-resourcifier, as the manager sends it: one request for the whole batch. Prints one
-line per backend with the median of a few rounds: kubectl on the simulator (which
-stores objects and runs nothing) and docker on a real engine (which starts containers).
+The example (tests/resourcifier/backends/docker/guestbook: three Deployments and three
+Services, 7 pods) is expanded once by a real expander; each backend then gets it through
+a gunicorn-served resourcifier, as the manager sends it: one request for the whole
+batch. Prints one line per backend with the median of a few rounds: kubectl on the
+simulator (which stores objects and runs nothing) and docker on a real engine (which
+starts containers).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import requests
 
 from tests.support import start_service, start_simulator
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docker" / "guestbook"
+EXAMPLE = Path(__file__).resolve().parents[1] / "resourcifier" / "backends" / "docker" / "guestbook"
 ROUNDS = 5
 
 

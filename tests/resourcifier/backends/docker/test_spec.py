@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from resourcifier.docker_spec import (
+from dmcommon.identity import ObjectKey
+from resourcifier.backends.docker.kinds import canonical_kind
+from resourcifier.backends.docker.networks import selector_matches
+from resourcifier.backends.docker.pods import template_hash
+from resourcifier.backends.docker.spec import (
     SpecError,
-    canonical_kind,
     check_object,
     identify,
     parse_cpu,
     parse_memory,
-    selector_matches,
-    template_hash,
 )
 
 
@@ -37,12 +38,21 @@ def test_namespace_comes_from_the_object_then_the_request():
     assert identify(obj, "shop").namespace == "other"
 
 
+def test_the_key_is_the_shared_one_and_a_namespace_lives_in_no_namespace():
+    assert str(identify(_pod(), "shop")) == "Pod shop/p"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    assert identify(namespace, "default") == ObjectKey("", "Namespace", "", "shop")
+
+
 @pytest.mark.parametrize("obj, message", [
     ({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d"}},
      "not supported by the docker backend: kind DaemonSet"),
     ({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "d"}},
      "no kind Deployment in version 'v1'"),
     ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"}}, "metadata.name"),
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a..b"}}, "metadata.name"),
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a" * 254}},
+     "metadata.namespace"),
     ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "finalizers": []}},
      "not supported by the docker backend: metadata.finalizers"),
 ])

@@ -1,4 +1,5 @@
-"""The Configuration a caller sends: parsing, validation and rendering at the JSON boundary."""
+"""The resourcifier's wire format: the Configuration a caller sends and gets back, and the
+query parameters, parsed, validated and rendered at the JSON boundary."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmcommon.errors import BadRequest
-from resourcifier.backend import Backend, ResourceResult, group_of
+from dmcommon.identity import ObjectKey, object_key
+from dmcommon.settings import parse_bool
+from resourcifier.backends.base import Backend, ResourceResult
 
 
 @dataclass
@@ -79,34 +82,26 @@ class Configuration:
     def check_duplicates(self, default_namespace: str | None) -> None:
         """Reject two entries for the same object (same API group, kind, namespace, name)."""
         namespace = self.namespace or default_namespace or ""
-        seen: dict[tuple[str, str, str, str], int] = {}
+        seen: dict[ObjectKey, int] = {}
         for index, resource in enumerate(self.resources):
             key = object_key(resource.properties, namespace)
             if key in seen:
                 first = seen[key]
                 raise BadRequest(
                     f"resources[{index}] ({resource.label}) is the same object as "
-                    f"resources[{first}] ({self.resources[first].label}): "
-                    f"{describe(resource.properties, namespace)}"
+                    f"resources[{first}] ({self.resources[first].label}): {key}"
                 )
             seen[key] = index
 
 
-def object_key(obj: dict[str, Any], namespace: str) -> tuple[str, str, str, str]:
-    """What makes an object unique on a cluster: API group, kind, namespace, name.
-
-    The version is left out on purpose: apps/v1 and apps/v1beta1 name the same object.
-    """
-    metadata = obj["metadata"]
-    namespace = metadata.get("namespace") or namespace
-    return group_of(obj["apiVersion"]), obj["kind"], namespace, metadata["name"]
-
-
-def describe(obj: dict[str, Any], namespace: str) -> str:
-    """`Kind group/namespace/name` for messages."""
-    group, kind, ns, name = object_key(obj, namespace)
-    where = f"{ns}/{name}" if ns else name
-    return f"{kind}{'.' + group if group else ''} {where}"
+def parse_dry_run(value: str | None) -> bool:
+    """`?dryRun=true|false` (absent: false)."""
+    if value is None:
+        return False
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise BadRequest(f"dryRun must be true or false, not {value!r}") from None
 
 
 def _parse_resource(index: int, item: Any) -> Resource:

@@ -16,9 +16,10 @@ import json
 from typing import Any, Iterable, Mapping
 
 from dmcommon.errors import BadGateway, NotFound, ServiceUnavailable
-from resourcifier.backend import CREATED, DELETED, FAILED, Backend, ResourceResult, group_of
-from resourcifier.discovery import Discovery
-from resourcifier.kubectl import Kubectl, Outcome
+from dmcommon.identity import group_of
+from resourcifier.backends.base import CREATED, DELETED, FAILED, Backend, ResourceResult
+from resourcifier.backends.kubectl.kinds import ServedKinds
+from resourcifier.backends.kubectl.runner import Kubectl, Outcome
 
 FIELD_MANAGER = "deployment-manager"
 
@@ -33,7 +34,7 @@ class KubectlBackend(Backend):
         self.kubectl = Kubectl(config)
         self.kubectl.resolve_binary()
         self.default_namespace: str | None = config.get("NAMESPACE") or None
-        self.discovery = Discovery(self.kubectl)
+        self.kinds = ServedKinds(self.kubectl)
 
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         defined = _kinds_defined_by(objects)
@@ -155,7 +156,7 @@ class KubectlBackend(Backend):
     def _serves(self, obj: dict[str, Any], defined: Mapping[tuple[str, str], bool]) -> bool:
         """Whether the cluster serves the object's kind, or the batch defines it."""
         key = (group_of(obj["apiVersion"]), obj["kind"])
-        return key in defined or self.discovery.lookup(obj["apiVersion"], obj["kind"]) is not None
+        return key in defined or self.kinds.lookup(obj["apiVersion"], obj["kind"]) is not None
 
     def _namespace_flag(self, namespace: str | None) -> list[str]:
         namespace = namespace or self.default_namespace
@@ -176,7 +177,7 @@ class KubectlBackend(Backend):
         if key in defined:
             namespaced: bool | None = defined[key]
         else:
-            info = self.discovery.lookup(obj["apiVersion"], obj["kind"])
+            info = self.kinds.lookup(obj["apiVersion"], obj["kind"])
             namespaced = None if info is None else info.namespaced
         own = obj["metadata"].get("namespace")
         namespace = namespace or self.default_namespace

@@ -17,11 +17,6 @@ DELETED = "Deleted"
 FAILED = "Failed"
 
 
-def group_of(api_version: str) -> str:
-    """`apps/v1` -> `apps`; `v1` (the core group) -> ``."""
-    return api_version.rpartition("/")[0]
-
-
 @dataclass
 class ResourceResult:
     """What happened to one resource of a batch: its state and the errors that concern it.

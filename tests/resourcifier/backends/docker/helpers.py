@@ -6,7 +6,7 @@ from typing import Any
 
 import docker
 
-from tests.docker.engine import IMAGE, NAMESPACE_LABEL, PREFIX
+from tests.resourcifier.backends.docker.engine import IMAGE, NAMESPACE_LABEL, PREFIX
 
 
 def containers_of(client: docker.DockerClient, namespace: str, owner: str) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contract.conftest import deployment, states
-from tests.docker.helpers import (
+from tests.resourcifier.backends.docker.helpers import (
     container,
     containers_of,
     job,

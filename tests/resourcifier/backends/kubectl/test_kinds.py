@@ -1,6 +1,6 @@
 """Reading `kubectl api-resources -o wide`, whose columns may be blank."""
 
-from resourcifier.discovery import KindInfo, parse_api_resources
+from resourcifier.backends.kubectl.kinds import KindInfo, parse_api_resources
 
 TABLE = """\
 NAME          SHORTNAMES   APIVERSION                     NAMESPACED   KIND                       VERBS                  CATEGORIES

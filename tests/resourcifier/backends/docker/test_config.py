@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tests.contract.conftest import config_map, states
-from tests.docker.helpers import container, containers_of, pod, run
+from tests.resourcifier.backends.docker.helpers import container, containers_of, pod, run
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dmcommon.errors import BadGateway
-from resourcifier.backend import group_of
-from resourcifier.kubectl import Kubectl
+from dmcommon.identity import group_of
+from resourcifier.backends.kubectl.runner import Kubectl
 
 # Kinds change rarely and a miss always looks again (a CRD may have just been
 # created), so the cache may live long.
@@ -26,7 +26,7 @@ class KindInfo:
     namespaced: bool
 
 
-class Discovery:
+class ServedKinds:
     """A per-process view of the cluster's kinds, keyed by (group, kind)."""
 
     def __init__(self, kubectl: Kubectl, clock: Callable[[], float] = time.monotonic):

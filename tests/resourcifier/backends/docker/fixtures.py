@@ -7,7 +7,7 @@ import os
 import docker
 import pytest
 
-from tests.docker.engine import engine_client, remove_namespace_leftovers
+from tests.resourcifier.backends.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import start_service
 
 # Namespaces made by this session start with it, so clean-up never touches anything else.

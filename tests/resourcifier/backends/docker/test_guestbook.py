@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from tests.contract.conftest import namespace_resource
-from tests.docker.engine import NAMESPACE_LABEL, leftovers
-from tests.docker.helpers import containers_of, run, running_ids
+from tests.resourcifier.backends.docker.engine import NAMESPACE_LABEL, leftovers
+from tests.resourcifier.backends.docker.helpers import containers_of, run, running_ids
 from tests.support import BIN, start_manager, wait_until
 
 pytestmark = pytest.mark.docker

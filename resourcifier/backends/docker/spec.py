@@ -7,53 +7,13 @@ This module never talks to the engine.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any, Collection
 
-from resourcifier.backend import group_of
+from dmcommon.identity import ObjectKey, object_key
+from dmcommon.names import is_dns_subdomain
+from resourcifier.backends.docker.kinds import API_VERSIONS
 
 UNSUPPORTED = "not supported by the docker backend"
-
-API_VERSIONS = {
-    "Namespace": "v1",
-    "ConfigMap": "v1",
-    "Secret": "v1",
-    "PersistentVolumeClaim": "v1",
-    "Service": "v1",
-    "Pod": "v1",
-    "ReplicationController": "v1",
-    "Deployment": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "Job": "batch/v1",
-}
-# Built-in Kubernetes kinds the backend knows of but cannot run: applying one is a
-# per-resource failure, while a kind outside both lists is unknown (the request is bad).
-KNOWN_UNSUPPORTED_KINDS = frozenset({
-    "DaemonSet", "CronJob", "Ingress", "IngressClass", "NetworkPolicy", "ServiceAccount",
-    "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "HorizontalPodAutoscaler",
-    "PodDisruptionBudget", "Endpoints", "EndpointSlice", "LimitRange", "ResourceQuota",
-    "PersistentVolume", "StorageClass", "CustomResourceDefinition", "PodTemplate",
-    "ControllerRevision", "PriorityClass", "Event", "Node",
-})
-WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController", "Job")
-
-# Names a GET may use for a kind, as kubectl accepts them: kind, plural, short name.
-_KIND_ALIASES = {
-    "ns": "Namespace", "namespaces": "Namespace",
-    "cm": "ConfigMap", "configmaps": "ConfigMap",
-    "secrets": "Secret",
-    "pvc": "PersistentVolumeClaim", "persistentvolumeclaims": "PersistentVolumeClaim",
-    "svc": "Service", "services": "Service",
-    "po": "Pod", "pods": "Pod",
-    "rc": "ReplicationController", "replicationcontrollers": "ReplicationController",
-    "deploy": "Deployment", "deployments": "Deployment",
-    "rs": "ReplicaSet", "replicasets": "ReplicaSet",
-    "sts": "StatefulSet", "statefulsets": "StatefulSet",
-    "jobs": "Job",
-}
 
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations"}
 _POD_SPEC_FIELDS = {
@@ -90,32 +50,12 @@ def unsupported(path: str) -> SpecError:
     return SpecError(f"{UNSUPPORTED}: {path}")
 
 
-def canonical_kind(name: str) -> str | None:
-    """The kind a GET path names (`Deployment`, `deployments`, `deploy`, `deployments.apps`)."""
-    base, _, group = name.lower().partition(".")
-    kind = next((kind for kind in API_VERSIONS if kind.lower() == base), None)
-    kind = kind or _KIND_ALIASES.get(base)
-    if kind is None or (group and group != group_of(API_VERSIONS[kind])):
-        return None
-    return kind
-
-
-@dataclass(frozen=True)
-class ObjectKey:
-    """Identity of one object: kind, namespace ("" for Namespaces) and name."""
-
-    kind: str
-    namespace: str
-    name: str
-
-
 def identify(obj: Any, default_namespace: str) -> ObjectKey:
     """The object's key on the engine, after checking that the backend can run its kind
     and that its metadata is usable; raise SpecError otherwise.
 
-    Not the REST layer's duplicate key (configuration.object_key): that one keeps the API
-    group and runs before any backend, this one also validates and puts Namespaces in no
-    namespace.
+    The key is the shared one (`dmcommon.identity.object_key`), except that a Namespace
+    lives in no namespace.
     """
     if not isinstance(obj, dict):
         raise SpecError("a resource's properties must be an object")
@@ -131,16 +71,15 @@ def identify(obj: Any, default_namespace: str) -> ObjectKey:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         raise SpecError("metadata.name is required")
-    name = metadata["name"]
-    _check_dns_name(name, "metadata.name")
+    _check_dns_name(metadata["name"], "metadata.name")
     _check_fields(metadata, _METADATA_FIELDS, "metadata")
     for field_name in ("labels", "annotations"):
         _check_string_map(metadata.get(field_name), f"metadata.{field_name}")
+    key = object_key(obj, default_namespace)
     if kind == "Namespace":
-        return ObjectKey(kind, "", name)
-    namespace = metadata.get("namespace") or default_namespace
-    _check_dns_name(namespace, "metadata.namespace")
-    return ObjectKey(kind, namespace, name)
+        return key._replace(namespace="")
+    _check_dns_name(key.namespace, "metadata.namespace")
+    return key
 
 
 def check_object(obj: dict[str, Any]) -> None:
@@ -413,14 +352,7 @@ def _check_string_map(value: Any, path: str) -> None:
 
 
 def _check_dns_name(name: Any, path: str) -> None:
-    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
-    if (
-        not isinstance(name, str)
-        or not 0 < len(name) <= 253
-        or not set(name) <= allowed
-        or not name[0].isalnum()
-        or not name[-1].isalnum()
-    ):
+    if not is_dns_subdomain(name):
         raise SpecError(
             f"{path} {name!r} must be lower-case letters, digits, '-' or '.', "
             "starting and ending with a letter or digit"
@@ -453,13 +385,3 @@ def parse_memory(value: Any) -> int:
             return int(float(text[: -len(suffix)]) * _MEMORY_UNITS[suffix])
     return int(float(text))
 
-
-def template_hash(template: dict[str, Any], published: list[tuple[int, int, str]]) -> str:
-    """A short stable hash of what a pod is made from; a change replaces the pod."""
-    text = json.dumps({"template": template, "published": published}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def selector_matches(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
-    """A Service's selector matches pod labels; an empty selector matches nothing."""
-    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())

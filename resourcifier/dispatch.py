@@ -1,4 +1,4 @@
-"""What the resourcifier does per request, over whichever backend it was given."""
+"""The resourcifier's requests, each checked and handed to whichever backend it was given."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import re
 from typing import Any, Callable
 
 from dmcommon.errors import BadRequest
-from dmcommon.settings import parse_bool
-from resourcifier.backend import Backend, ResourceResult
-from resourcifier.configuration import Configuration
+from dmcommon.names import is_dns_label
+from resourcifier.backends.base import Backend, ResourceResult
+from resourcifier.wire import Configuration
 
 # Path and query values reach kubectl as arguments: anything that could read as a
 # flag or a list of several types is refused before kubectl sees it.
 _TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
-_NAMESPACE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 
 
 class Resourcifier:
@@ -61,7 +60,7 @@ class Resourcifier:
         """Validate `body`, run `action` on its objects, attach each result to its resource."""
         configuration = Configuration.from_dict(body)
         if configuration.namespace is not None:
-            _check("namespace", configuration.namespace, _NAMESPACE)
+            _check_namespace(configuration.namespace)
         if known_kinds:
             configuration.check_kinds(self.backend)
         configuration.check_duplicates(self.default_namespace)
@@ -71,21 +70,16 @@ class Resourcifier:
         return configuration
 
 
-def parse_dry_run(value: str | None) -> bool:
-    """`?dryRun=true|false` (absent: false)."""
-    if value is None:
-        return False
-    try:
-        return parse_bool(value)
-    except ValueError:
-        raise BadRequest(f"dryRun must be true or false, not {value!r}") from None
-
-
 def _namespace(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    _check("namespace", value, _NAMESPACE)
+    _check_namespace(value)
     return value
+
+
+def _check_namespace(value: str) -> None:
+    if not is_dns_label(value):
+        raise BadRequest(f"invalid namespace {value!r}")
 
 
 def _check(what: str, value: str, pattern: re.Pattern[str]) -> None:

@@ -6,7 +6,13 @@ import pytest
 import requests
 
 from tests.contract.conftest import config_map, deployment, service, states
-from tests.docker.helpers import container, containers_of, pod, run, web_server
+from tests.resourcifier.backends.docker.helpers import (
+    container,
+    containers_of,
+    pod,
+    run,
+    web_server,
+)
 from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.docker

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from tests.contract.conftest import Backend, namespace_resource
-from tests.docker.fixtures import (  # noqa: F401 - fixtures are found by name
+from tests.resourcifier.backends.docker.fixtures import (  # noqa: F401 - fixtures are found by name
     SESSION_PREFIX,
     docker_client,
     docker_resourcifier,

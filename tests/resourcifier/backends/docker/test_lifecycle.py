@@ -6,9 +6,9 @@ import pytest
 import requests
 
 from tests.contract.conftest import Backend, config_map, deployment, namespace_resource, states
-from tests.docker.engine import leftovers
-from tests.docker.fixtures import SESSION_PREFIX
-from tests.docker.helpers import container, containers_of, pod
+from tests.resourcifier.backends.docker.engine import leftovers
+from tests.resourcifier.backends.docker.fixtures import SESSION_PREFIX
+from tests.resourcifier.backends.docker.helpers import container, containers_of, pod
 from tests.support import start_service
 
 pytestmark = pytest.mark.docker
