@@ -32,7 +32,7 @@ from manager.models import (
 )
 from manager.workflow.prune import Pruner, manifests_to_clean
 from manager.workflow.records import Recorder, Stopped
-from manager.workflow.rollout import Rollout, plan_steps
+from manager.workflow.rollout import Rollout, applied_objects, plan_steps
 from manager.workflow.services import Services
 
 # Worst first: a deployment's health is that of its least healthy resource.
@@ -84,6 +84,8 @@ class RolloutAction(Action):
     """An action that rolls a manifest out: create, update, rollback, sync, apply-preview."""
 
     prunes = True
+    skips_unchanged = True
+    """Apply only what changed or drifted since the last rollout (not for create or sync)."""
 
     def started(self, current: Deployment, manifest: Manifest, status: str) -> Deployment:
         """`current` as it is while `manifest` rolls out."""
@@ -106,10 +108,16 @@ class RolloutAction(Action):
             self.prepare(manifest)
         errors: list[str] = []
         status = SUCCEEDED
+        earlier = (
+            manifests_to_clean(self.repository, deployment.name, skip=manifest.name)
+            if self.prunes or self.skips_unchanged
+            else []
+        )
+        previous = applied_objects(earlier) if self.skips_unchanged else None
         try:
-            errors = Rollout(self.services, recorder, manifest).run()
+            errors = Rollout(self.services, recorder, manifest, previous).run()
             if not errors and self.prunes:
-                errors = self.prune(recorder, deployment, manifest)
+                errors = self.prune(recorder, deployment, manifest, earlier)
         except Stopped as stop:
             status, errors = stop.outcome, errors + [stop.message]
         except DMError as error:
@@ -184,10 +192,15 @@ class RolloutAction(Action):
     def prepare(self, manifest: Manifest) -> None:
         """Called once, before the first run of the operation."""
 
-    def prune(self, recorder: Recorder, deployment: Deployment, manifest: Manifest) -> list[str]:
-        """Delete what earlier manifests applied that `manifest` no longer has."""
+    def prune(
+        self,
+        recorder: Recorder,
+        deployment: Deployment,
+        manifest: Manifest,
+        earlier: list[Manifest],
+    ) -> list[str]:
+        """Delete what the `earlier` manifests applied that `manifest` no longer has."""
         kept = {object_key(item.properties, manifest.namespace) for item in manifest.resources}
-        earlier = manifests_to_clean(self.repository, deployment.name, skip=manifest.name)
         pruner = Pruner(self.services, recorder, deployment.namespace)
         return [f"pruning: {line}" for line in pruner.run(earlier, kept)]
 

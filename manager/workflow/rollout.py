@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from dmcommon.errors import BadRequest, DMError
+from dmcommon.identity import ObjectKey, object_key
 from manager.labels import managed_labels
 from manager.models import (
     ABORTED,
@@ -26,6 +27,7 @@ from manager.models import (
     ResourceState,
 )
 from manager.references import MissingValue, build_graph, lookup, substitute
+from manager.workflow.compare import covers
 from manager.workflow.records import Recorder
 from manager.workflow.services import Services
 
@@ -38,11 +40,21 @@ _APPLIED = (CREATED, UNCHANGED)
 class Rollout:
     """Applies one manifest for one operation."""
 
-    def __init__(self, services: Services, recorder: Recorder, manifest: Manifest):
+    def __init__(
+        self,
+        services: Services,
+        recorder: Recorder,
+        manifest: Manifest,
+        previous: dict[ObjectKey, dict[str, Any]] | None = None,
+    ):
+        """`previous` holds the objects the last rollout applied, by key: a resource whose
+        object is the same and whose live object still has every field of it is skipped
+        (`Unchanged`). Without it (create, sync) every resource is applied."""
         self.services = services
         self.repository = services.repository
         self.recorder = recorder
         self.manifest = manifest
+        self.previous = previous or {}
         self.graph = build_graph([item.to_wire() for item in manifest.resources])
         self.live: dict[int, dict[str, Any] | None] = {}
 
@@ -88,7 +100,7 @@ class Rollout:
         todo = [i for i in level if records[i].status in (None, APPLYING)]
         done = [i for i in level if records[i].status in _APPLIED]
         self._read_needed(done)
-        batch = [i for i in todo if self._prepare(i)]
+        batch = self._changed([i for i in todo if self._prepare(i)])
         if not batch:
             self._save()
             return
@@ -114,6 +126,32 @@ class Rollout:
                 self.live[i] = result["live"]
         self._save()
         self._read_needed(batch)
+
+    def _changed(self, batch: list[int]) -> list[int]:
+        """The resources of `batch` to apply: those whose object differs from what the last
+        rollout applied, or whose live object drifted from it (one batched read decides).
+        The others are recorded `Unchanged`."""
+        records = self.manifest.resources
+        namespace = self.manifest.namespace
+        same = [
+            i
+            for i in batch
+            if self.previous.get(object_key(records[i].properties, namespace))
+            == records[i].properties
+        ]
+        if not same:
+            return batch
+        answers = self.services.resourcifier.status([records[i].to_wire() for i in same], namespace)
+        if answers is None:
+            return batch
+        unchanged = set()
+        for i, answer in zip(same, answers):
+            live = answer.get("live")
+            if isinstance(live, dict) and covers(live, records[i].properties):
+                unchanged.add(i)
+                self.live[i] = live
+                self._set(i, ResourceState(UNCHANGED, [], Health.from_dict(answer.get("health"))))
+        return [i for i in batch if i not in unchanged]
 
     def _wait_level(self, level: list[int]) -> list[int]:
         """Poll the health of the level's applied resources until all are Healthy; return
@@ -282,6 +320,17 @@ class Rollout:
     def _save(self) -> None:
         self.repository.save_manifest(self.manifest)
         self.recorder.flush()
+
+
+def applied_objects(manifests: list[Manifest]) -> dict[ObjectKey, dict[str, Any]]:
+    """The object each key had when last applied, from manifests listed newest first."""
+    found: dict[ObjectKey, dict[str, Any]] = {}
+    for manifest in manifests:
+        for record in manifest.resources:
+            if record.status in _APPLIED:
+                key = object_key(record.properties, manifest.namespace)
+                found.setdefault(key, record.properties)
+    return found
 
 
 def plan_steps(recorder: Recorder, manifest: Manifest) -> None:

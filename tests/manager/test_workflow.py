@@ -32,9 +32,7 @@ def test_a_level_is_applied_only_after_the_level_it_references_is_healthy(client
     assert deployment["health"] == {"status": "Healthy", "message": "2 resources healthy"}
 
 
-def test_a_resource_not_healthy_by_the_deadline_fails_the_operation_with_its_message(
-    client, fakes
-):
+def test_a_resource_not_healthy_by_the_deadline_fails_the_operation_with_its_message(client, fakes):
     fakes.resourcifier.unhealthy = {"web": "1/3 replicas available"}
     body = template("app", service("web"), options={"timeout": 0.3})
     operation = start(client, "POST", "/deployments", body)
@@ -112,3 +110,36 @@ def test_sync_applies_every_resource_again(client, fakes):
     assert fakes.resourcifier.applied == [["a", "b"]]
     assert fakes.resourcifier.names("ConfigMap") == {"a", "b"}
     assert client.get("/deployments/app").get_json()["revision"] == 1
+
+
+def test_an_update_applies_only_what_changed_or_drifted(client, fakes):
+    resources = [config_map(name, {"v": "1"}) for name in ("a", "b", "c")]
+    start(client, "POST", "/deployments", template("app", *resources))
+    fakes.resourcifier.objects.pop(("ConfigMap", "default", "c"))  # deleted behind DM's back
+    fakes.resourcifier.applied.clear()
+    changed = [
+        config_map("a", {"v": "2"}),
+        config_map("b", {"v": "1"}),
+        config_map("c", {"v": "1"}),
+    ]
+    operation = start(client, "PUT", "/deployments/app", template("app", *changed))
+    assert operation["status"] == "Succeeded"
+    assert fakes.resourcifier.applied == [["a", "c"]]
+    manifest = client.get("/deployments/app/manifests/2").get_json()
+    states = {
+        item["name"]: item["state"]["status"] for item in manifest["expandedConfig"]["resources"]
+    }
+    assert states == {"a": "Created", "b": "Unchanged", "c": "Created"}
+    apply_steps = {
+        step["resource"]: step["message"]
+        for step in operation["steps"]
+        if step["action"] == "apply"
+    }
+    assert apply_steps == {"a": "Created", "b": "Unchanged", "c": "Created"}
+
+
+def test_dropping_a_field_applies_the_object_again(client, fakes):
+    start(client, "POST", "/deployments", template("app", config_map("a", {"x": "1", "y": "2"})))
+    fakes.resourcifier.applied.clear()
+    start(client, "PUT", "/deployments/app", template("app", config_map("a", {"x": "1"})))
+    assert fakes.resourcifier.applied == [["a"]]
