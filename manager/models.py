@@ -383,6 +383,33 @@ class Operation:
 
 
 @dataclass
+class Preview:
+    """A change shown before it is made: the manifest it would roll out and its plan.
+
+    `fingerprint` is the deployment's when the preview was made ("" for a deployment
+    that did not exist); applying the preview checks it did not change since.
+    """
+
+    deployment: str
+    manifest: Manifest
+    fingerprint: str
+    plan: list[dict[str, Any]]
+    created_at: str
+    running_operation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "manifest": self.manifest.name,
+            "fingerprint": self.fingerprint,
+            "createdAt": self.created_at,
+            "plan": self.plan,
+            "warnings": list(self.manifest.warnings),
+            "runningOperation": self.running_operation,
+        }
+
+
+@dataclass
 class TypeInstance:
     """Where a type is used: the node at `path` in the layout of `manifest`."""
 

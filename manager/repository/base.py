@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from manager.models import Deployment, Manifest, Operation, TypeInstance
+from manager.models import Deployment, Manifest, Operation, Preview, TypeInstance
 
 
 class Repository(ABC):
@@ -40,6 +40,10 @@ class Repository(ABC):
 
         With `expected_fingerprint`, raise `Conflict` if the stored one differs.
         """
+
+    @abstractmethod
+    def record_sync(self, name: str, sync: str) -> None:
+        """Record the result of a drift check; not a change, so the fingerprint stays."""
 
     @abstractmethod
     def delete_deployment(self, name: str) -> None:
@@ -111,6 +115,20 @@ class Repository(ABC):
     @abstractmethod
     def list_manifest_names(self, deployment: str) -> list[str]:
         """Manifest names of a deployment, oldest first; `NotFound` for no such deployment."""
+
+    # Previews
+
+    @abstractmethod
+    def save_preview(self, preview: Preview) -> None:
+        """Store the deployment's preview, replacing any earlier one."""
+
+    @abstractmethod
+    def get_preview(self, deployment: str) -> Preview:
+        """The deployment's preview; `NotFound` when it has none."""
+
+    @abstractmethod
+    def delete_preview(self, deployment: str) -> None:
+        """Discard the deployment's preview; `NotFound` when it has none."""
 
     # Type instances
 

@@ -130,6 +130,20 @@ operation_events = Table(
     UniqueConstraint("operation", "seq", name="dm_operation_events_operation_seq"),
 )
 
+# A deployment's stored preview: the manifest it would roll out (as JSON, the same
+# documents a manifest row holds) and its plan. A new deployment may have one, so there
+# is no foreign key.
+previews = Table(
+    "dm_previews",
+    metadata,
+    Column("deployment", String(255), primary_key=True),
+    Column("created_at", String(40), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("manifest", Text, nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("running_operation", String(64)),
+)
+
 # Steps that bring a database from version N-1 to N, keyed by N. New tables are made
 # by `metadata.create_all` before the steps run.
 MIGRATIONS: dict[int, list[str]] = {

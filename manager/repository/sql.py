@@ -42,6 +42,7 @@ from manager.models import (
     ManifestResource,
     Operation,
     Options,
+    Preview,
     State,
     Step,
     Template,
@@ -57,6 +58,7 @@ from manager.repository.schema import (
     metadata,
     operation_events,
     operations,
+    previews,
     schema_version,
     type_instances,
 )
@@ -118,8 +120,17 @@ class SqlRepository(Repository):
                 raise _stale(deployment.name, expected_fingerprint, current.fingerprint)
         return stored
 
+    def record_sync(self, name: str, sync: str) -> None:
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
+                update(deployments).where(deployments.c.name == name).values(sync=sync)
+            )
+            if result.rowcount != 1:
+                raise _deployment_not_found(name)
+
     def delete_deployment(self, name: str) -> None:
         with self._transaction(write=True) as conn:
+            conn.execute(delete(previews).where(previews.c.deployment == name))
             conn.execute(delete(type_instances).where(type_instances.c.deployment == name))
             conn.execute(delete(manifests).where(manifests.c.deployment == name))
             result = conn.execute(delete(deployments).where(deployments.c.name == name))
@@ -359,6 +370,43 @@ class SqlRepository(Repository):
 
     def list_manifest_names(self, deployment: str) -> list[str]:
         return [item["name"] for item in self.list_manifests(deployment)]
+
+    # Previews
+
+    def save_preview(self, preview: Preview) -> None:
+        values = {
+            "created_at": preview.created_at,
+            "fingerprint": preview.fingerprint,
+            "manifest": json.dumps(
+                {"name": preview.manifest.name, **_manifest_values(preview.manifest)}
+            ),
+            "plan": json.dumps(preview.plan),
+            "running_operation": preview.running_operation,
+        }
+        with self._transaction(write=True) as conn:
+            conn.execute(delete(previews).where(previews.c.deployment == preview.deployment))
+            conn.execute(insert(previews).values(deployment=preview.deployment, **values))
+
+    def get_preview(self, deployment: str) -> Preview:
+        with self._transaction() as conn:
+            row = conn.execute(select(previews).where(previews.c.deployment == deployment)).first()
+        if row is None:
+            raise _no_preview(deployment)
+        stored = json.loads(row.manifest)
+        return Preview(
+            deployment=row.deployment,
+            manifest=_manifest_from_row(_Row(deployment=row.deployment, **stored)),
+            fingerprint=row.fingerprint,
+            plan=json.loads(row.plan),
+            created_at=row.created_at,
+            running_operation=row.running_operation,
+        )
+
+    def delete_preview(self, deployment: str) -> None:
+        with self._transaction(write=True) as conn:
+            result = conn.execute(delete(previews).where(previews.c.deployment == deployment))
+        if result.rowcount != 1:
+            raise _no_preview(deployment)
 
     # Type instances
 
@@ -613,6 +661,20 @@ def _operation_from_row(row) -> Operation:
         heartbeat=row.heartbeat,
         deadline=row.deadline,
         cancel_requested=bool(row.cancel_requested),
+    )
+
+
+class _Row:
+    """Attribute access to a stored document, so it maps like a table row."""
+
+    def __init__(self, **values: Any):
+        self.__dict__.update(values)
+
+
+def _no_preview(deployment: str) -> NotFound:
+    return NotFound(
+        f'deployment "{deployment}" has no preview: make one with '
+        f"PUT /deployments/{deployment}?preview=true (or POST /deployments?preview=true)"
     )
 
 

@@ -27,6 +27,7 @@ from manager.repository.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from manager.workflow.action import Action, fail_operation
 from manager.workflow.create import Create
 from manager.workflow.delete import Delete
+from manager.workflow.preview import ApplyPreview
 from manager.workflow.rollback import Rollback
 from manager.workflow.services import Services
 from manager.workflow.sync import Sync
@@ -39,7 +40,7 @@ ACTIONS: dict[str, type[Action]] = {
     UPDATE: Update,
     ROLLBACK: Rollback,
     SYNC: Sync,
-    APPLY_PREVIEW: Update,
+    APPLY_PREVIEW: ApplyPreview,
     DELETE: Delete,
 }
 

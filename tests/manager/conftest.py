@@ -130,6 +130,23 @@ class FakeResourcifier:
             answers.append({**item, "live": live, "health": health})
         return answers
 
+    def dry_run(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+        """The live object and what applying would make of it: here, the object itself
+        over the live one's uid."""
+        if self.down:
+            raise BadGateway("cannot reach the resourcifier")
+        self.calls.append(("dry_run", [item["name"] for item in resources]))
+        answers = []
+        for item in resources:
+            live = self.objects.get(self._key(item["properties"], namespace))
+            after = copy.deepcopy(item["properties"])
+            if live is not None:
+                after["metadata"]["uid"] = live["metadata"]["uid"]
+                if live["kind"] == "Service":
+                    after.setdefault("spec", {})["clusterIP"] = live["spec"]["clusterIP"]
+            answers.append({**item, "live": live, "dryRun": after})
+        return answers
+
     def check(self) -> None:
         if self.down:
             raise BadGateway("cannot reach the resourcifier")
