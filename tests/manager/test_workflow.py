@@ -143,3 +143,28 @@ def test_dropping_a_field_applies_the_object_again(client, fakes):
     fakes.resourcifier.applied.clear()
     start(client, "PUT", "/deployments/app", template("app", config_map("a", {"x": "1"})))
     assert fakes.resourcifier.applied == [["a"]]
+
+
+def test_a_template_type_no_import_supplies_is_named_with_the_closest_import(client, fakes):
+    body = template("app", {"name": "web", "type": "replicated_servce.py", "properties": {}})
+    body["imports"] = [{"name": "replicated_service.py", "content": "x"}]
+    response = client.post("/deployments", json=body)
+    assert response.get_json() == {
+        "status": 400,
+        "message": "resource 'web': no import named replicated_servce.py; "
+        "did you mean replicated_service.py?",
+    }
+    assert client.get("/deployments").get_json() == []
+
+
+def test_expand_shows_primitives_that_are_not_kubernetes_objects_with_a_warning(client, fakes):
+    odd = {"name": "vm", "type": "compute.v1.instance", "properties": {"zone": "us-a"}}
+    response = client.post("/expand", json=template("app", odd, config_map("a")))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert [item["name"] for item in body["config"]["resources"]] == ["vm", "a"]
+    assert body["warnings"] == [
+        "resource 'vm' (type 'compute.v1.instance') is not a Kubernetes object: it lacks "
+        "apiVersion, kind, metadata.name (deploying it would fail)"
+    ]
+    assert client.post("/deployments", json=template("app", odd)).status_code == 400
