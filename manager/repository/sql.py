@@ -1,9 +1,9 @@
 """The SQL repository (SQLAlchemy Core): SQLite by default, PostgreSQL for several replicas.
 
 One operation per deployment: a deployment is busy while its `operation` column names
-an operation that has not ended. `start_operation` checks and takes that in one
-conditional UPDATE (or INSERT, for a new deployment) in the same transaction that stores
-the operation, so two processes or replicas can never both start one. Leases on
+an operation that has not ended. `start_operation` locks the deployment row (or inserts
+it, for a new deployment), checks and takes it in the same transaction that stores the
+operation, so two processes or replicas can never both start one. Leases on
 operations are described in lease.py; the SQL for them is here.
 """
 
@@ -159,21 +159,19 @@ class SqlRepository(Repository):
         expected_fingerprint: str | None,
         values: dict[str, Any],
     ) -> None:
-        """Update deployment `name` with `values` if no operation of it is running."""
-        running = (
-            select(operations.c.id)
-            .where(operations.c.id == deployments.c.operation)
-            .where(operations.c.status.not_in(_ENDED))
-        )
-        condition = and_(deployments.c.name == name, ~running.exists())
-        if expected_fingerprint is not None:
-            condition = and_(condition, deployments.c.fingerprint == expected_fingerprint)
-        result = conn.execute(update(deployments).where(condition).values(**values))
-        if result.rowcount == 1:
-            return
-        current = _find_deployment(conn, name)
-        if current is None:
+        """Update deployment `name` with `values` if no operation of it is running.
+
+        The row is locked before its operation is looked up (FOR UPDATE; on SQLite the
+        write transaction holds the whole file). One conditional UPDATE would not do on
+        PostgreSQL: when it waits for a concurrent start, it re-checks the row that start
+        wrote against its own older view of the operations table, and both start.
+        """
+        row = conn.execute(
+            select(deployments).where(deployments.c.name == name).with_for_update()
+        ).first()
+        if row is None:
             raise _deployment_not_found(name)
+        current = deployment_from_row(row)
         busy = conn.execute(
             select(operations.c.id, operations.c.type).where(
                 operations.c.id == current.operation, operations.c.status.not_in(_ENDED)
@@ -184,7 +182,9 @@ class SqlRepository(Repository):
                 f'deployment "{name}" is busy: operation {busy.id} ({busy.type}) is running; '
                 f"wait for it (GET /operations/{busy.id}) or cancel it"
             )
-        raise _stale(name, expected_fingerprint, current.fingerprint)
+        if expected_fingerprint is not None and current.fingerprint != expected_fingerprint:
+            raise _stale(name, expected_fingerprint, current.fingerprint)
+        conn.execute(update(deployments).where(deployments.c.name == name).values(**values))
 
     def get_operation(self, operation_id: str) -> Operation:
         with self._transaction() as conn:
