@@ -271,15 +271,16 @@ class SqlRepository(Repository):
             if not expired and not owner_is_dead(row.owner):
                 continue
             with self._transaction(write=True) as conn:
-                # The owner condition makes one claimant win when several look at once.
-                owner_was = (
-                    operations.c.owner.is_(None)
-                    if row.owner is None
-                    else operations.c.owner == row.owner
-                )
+                # Only the lease as it was read is taken: one claimant wins when several
+                # look at once, and an owner that renewed or ended it meanwhile keeps it.
                 result = conn.execute(
                     update(operations)
-                    .where(operations.c.id == row.id, owner_was)
+                    .where(
+                        operations.c.id == row.id,
+                        operations.c.owner.is_not_distinct_from(row.owner),
+                        operations.c.heartbeat.is_not_distinct_from(row.heartbeat),
+                        operations.c.status.not_in(_ENDED),
+                    )
                     .values(owner=self.owner, heartbeat=time.time())
                 )
             if result.rowcount == 1:
