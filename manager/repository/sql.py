@@ -190,7 +190,7 @@ class SqlRepository(Repository):
         with self._transaction() as conn:
             row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
         if row is None:
-            raise NotFound(f'operation "{operation_id}" not found')
+            raise _operation_not_found(operation_id)
         return operation_from_row(row)
 
     def list_operations(self, deployment: str) -> list[Operation]:
@@ -210,7 +210,11 @@ class SqlRepository(Repository):
         for key in ("id", "created_at", "owner", "heartbeat", "cancel_requested", "deadline"):
             values.pop(key)
         with self._transaction(write=True) as conn:
-            conn.execute(update(operations).where(operations.c.id == operation.id).values(values))
+            result = conn.execute(
+                update(operations).where(operations.c.id == operation.id).values(values)
+            )
+            if result.rowcount != 1:
+                raise _operation_not_found(operation.id)
             if events:
                 last = conn.execute(
                     select(func.max(operation_events.c.seq)).where(
@@ -241,7 +245,7 @@ class SqlRepository(Repository):
             )
             row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
         if row is None:
-            raise NotFound(f'operation "{operation_id}" not found')
+            raise _operation_not_found(operation_id)
         found = operation_from_row(row)
         if result.rowcount != 1:
             raise Conflict(f'operation "{operation_id}" has already ended ({found.status})')
@@ -416,6 +420,10 @@ def _insert_manifest(conn: Connection, manifest: Manifest) -> None:
 
 def _deployment_not_found(name: str) -> NotFound:
     return NotFound(f'deployment "{name}" not found')
+
+
+def _operation_not_found(operation_id: str) -> NotFound:
+    return NotFound(f'operation "{operation_id}" not found')
 
 
 def _exists(name: str) -> Conflict:

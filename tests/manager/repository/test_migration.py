@@ -22,6 +22,16 @@ from manager.models import CREATED, DEPLOYED, FAILED, UPDATE, UPDATING, State
 from manager.repository.schema import SCHEMA_VERSION, schema_version
 from tests.manager.repository.builders import end, manifest, operation
 
+
+def _deployment_key() -> Column:
+    return Column(
+        "deployment",
+        String(255),
+        ForeignKey("dm_deployments.name", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
 # The tables as schema version 1 defined them.
 V1 = MetaData()
 Table("dm_schema_version", V1, Column("version", Integer, primary_key=True, autoincrement=False))
@@ -44,12 +54,7 @@ V1_MANIFESTS = Table(
     "dm_manifests",
     V1,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "deployment",
-        String(255),
-        ForeignKey("dm_deployments.name", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _deployment_key(),
     Column("name", String(255), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("input_config", Text, nullable=False),
@@ -61,12 +66,7 @@ Table(
     "dm_type_instances",
     V1,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "deployment",
-        String(255),
-        ForeignKey("dm_deployments.name", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _deployment_key(),
     Column("type", Text, nullable=False),
     Column("name", String(255), nullable=False),
     Column("manifest", String(255), nullable=False),

@@ -176,6 +176,15 @@ def test_save_operation_records_status_steps_and_errors(repo):
     assert repo.get_operation(updating.id) == updating
 
 
+def test_saving_an_operation_that_was_never_started_is_not_found_and_stores_no_events(repo):
+    created(repo, "web")
+    never = operation("web", UPDATE)
+
+    with pytest.raises(NotFound, match=f'^operation "{never.id}" not found$'):
+        repo.save_operation(never, [{"type": "step"}])
+    assert repo.events_since(never.id, 0) == []
+
+
 def test_events_are_numbered_from_one_across_saves(repo):
     created(repo, "web")
     _, updating = _update(repo)
