@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from manager.repository import SqlRepository
 from manager.repository.lease import owner_is_dead, process_owner
 from manager.repository.schema import operations
 from tests.manager.repository.builders import deployment, end, operation
-from tests.support import wait_until
+from tests.manager.repository.interleave import call_while_another_writes, skip_unless_postgresql
 
 LEASE = 20.0
 
@@ -189,58 +188,34 @@ def test_of_two_concurrent_claimants_one_wins_each_operation(repo, raw, database
     assert not set(first) & set(second)
 
 
-def _claim_while_locked(raw, repo, orphan_id: str, change: dict) -> list[str]:
+def _claim_while_changed(raw, repo, orphan_id: str, change: dict) -> list[str]:
     """Claim while another transaction holds the operation's row and applies `change`."""
-    with raw.connect() as holder:
-        transaction = holder.begin()
-        holder.execute(
-            sqlalchemy.select(operations.c.id).where(operations.c.id == orphan_id).with_for_update()
-        )
-        claimed: list[list[str]] = []
-        claimer = threading.Thread(
-            target=lambda: claimed.append(repo.claim_orphaned_operations(LEASE))
-        )
-        claimer.start()
-        wait_until(lambda: _waiting_for_operations(holder))
-        holder.execute(
-            sqlalchemy.update(operations).where(operations.c.id == orphan_id).values(**change)
-        )
-        transaction.commit()
-        claimer.join(timeout=60)
-    return claimed[0]
-
-
-def _waiting_for_operations(conn) -> bool:
-    """Whether another session waits for a lock `conn` holds."""
-    return bool(
-        conn.execute(
-            sqlalchemy.text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-            )
-        ).scalar()
+    row = operations.c.id == orphan_id
+    return call_while_another_writes(
+        raw,
+        lambda conn: conn.execute(sqlalchemy.select(operations.c.id).where(row).with_for_update()),
+        lambda conn: conn.execute(sqlalchemy.update(operations).where(row).values(**change)),
+        lambda: repo.claim_orphaned_operations(LEASE),
     )
 
 
 def test_an_operation_renewed_while_being_claimed_stays_with_its_owner(repo, raw, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs one writing transaction at a time: nothing can interleave")
+    skip_unless_postgresql(database_url)
     orphan = _running(repo)
     _set_lease(raw, orphan.id, "elsewhere/41/7", 1.0)
 
-    claimed = _claim_while_locked(raw, repo, orphan.id, {"heartbeat": time.time()})
+    claimed = _claim_while_changed(raw, repo, orphan.id, {"heartbeat": time.time()})
 
     assert claimed == []
     assert _lease(raw, orphan.id)[0] == "elsewhere/41/7"
 
 
 def test_an_operation_ended_while_being_claimed_is_not_claimed(repo, raw, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs one writing transaction at a time: nothing can interleave")
+    skip_unless_postgresql(database_url)
     orphan = _running(repo)
     _set_lease(raw, orphan.id, "elsewhere/41/7", 1.0)
 
-    claimed = _claim_while_locked(raw, repo, orphan.id, {"status": SUCCEEDED})
+    claimed = _claim_while_changed(raw, repo, orphan.id, {"status": SUCCEEDED})
 
     assert claimed == []
     assert _lease(raw, orphan.id)[0] == "elsewhere/41/7"

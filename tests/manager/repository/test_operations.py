@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy
 
 from dmcommon.errors import Conflict, NotFound
 from manager.models import (
@@ -20,7 +21,10 @@ from manager.models import (
     Step,
 )
 from manager.repository import SqlRepository
+from manager.repository.rows import operation_values
+from manager.repository.schema import deployments, operations
 from tests.manager.repository.builders import created, deployment, end, manifest, operation
+from tests.manager.repository.interleave import call_while_another_writes, skip_unless_postgresql
 
 
 def _update(repo, name: str = "web", **options):
@@ -137,6 +141,31 @@ def test_racing_threads_start_exactly_one_operation(open_repo):
         thread.join(timeout=60)
 
     assert sorted(outcomes) == ["conflict"] * 5 + ["started"]
+
+
+def test_a_start_waiting_for_a_concurrent_one_conflicts_once_that_commits(repo, raw, database_url):
+    skip_unless_postgresql(database_url)
+    created(repo, "web")
+    rival = operation("web", UPDATE)
+    rival.owner = "elsewhere/41/7"
+    row = deployments.c.name == "web"
+
+    def start_rival(conn) -> None:
+        conn.execute(sqlalchemy.update(deployments).where(row).values(operation=rival.id))
+        conn.execute(sqlalchemy.insert(operations).values(**operation_values(rival)))
+
+    outcome = call_while_another_writes(
+        raw,
+        lambda conn: conn.execute(
+            sqlalchemy.select(deployments.c.name).where(row).with_for_update()
+        ),
+        start_rival,
+        lambda: _update(repo),
+    )
+
+    assert isinstance(outcome, Conflict)
+    assert f"operation {rival.id} (update) is running" in outcome.message
+    assert repo.get_deployment("web").operation == rival.id
 
 
 def test_operations_list_newest_first(repo):
