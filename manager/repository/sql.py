@@ -5,6 +5,9 @@ an operation that has not ended. `start_operation` locks the deployment row (or 
 it, for a new deployment), checks and takes it in the same transaction that stores the
 operation, so two processes or replicas can never both start one. Leases on
 operations are described in lease.py; the SQL for them is here.
+
+The module is longer than most because it holds one query method for each method of
+the interface; rows are mapped to models in rows.py, engines are set up in engine.py.
 """
 
 from __future__ import annotations
