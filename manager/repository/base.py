@@ -74,12 +74,13 @@ class Repository(ABC):
 
     @abstractmethod
     def list_operations(self, deployment: str) -> list[Operation]:
-        """A deployment's operations, newest first (without their steps)."""
+        """A deployment's operations with their steps, newest first (those of a deleted
+        deployment too); `NotFound` when it has none and does not exist."""
 
     @abstractmethod
     def save_operation(self, operation: Operation, events: list[dict[str, Any]] = ()) -> None:
         """Record the operation's status, steps and errors, and append `events` to its
-        stream, in one transaction."""
+        stream, in one transaction; `NotFound` when the operation is not stored."""
 
     @abstractmethod
     def events_since(self, operation_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:

@@ -220,8 +220,10 @@ def _throughput(url: str, workers: int, seconds: float = 5.0) -> None:
         thread.join()
     rate = sum(counts) / seconds
     load = os.getloadavg()[0]
-    print(f"expand throughput (typical config, {workers} workers, {workers} clients):"
-          f" {rate:.0f} requests/s (load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"expand throughput (typical config, {workers} workers, {workers} clients):"
+        f" {rate:.0f} requests/s (load average {load:.1f} on {os.cpu_count()} CPUs)"
+    )
 
 
 def main() -> None:
