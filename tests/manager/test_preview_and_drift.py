@@ -177,3 +177,20 @@ def test_drift_reports_missing_and_modified_objects_and_sync_repairs_them(client
     assert deployment["fingerprint"] == fingerprint  # a check is not a change
     start(client, "POST", "/deployments/app/sync")
     assert client.get("/deployments/app/drift").get_json()["sync"] == "InSync"
+
+
+def test_a_periodic_check_records_drift_without_being_asked(client, fakes):
+    from dataclasses import replace
+
+    from manager.workflow import Runner
+    from tests.support import wait_until
+
+    deployment_of(client, config_map("a"))
+    runner = Runner(replace(fakes, runner=None), drift_interval=0.05)
+    runner.start()
+    try:
+        wait_until(lambda: client.get("/deployments/app").get_json()["sync"] == "InSync")
+        fakes.resourcifier.objects.pop(("ConfigMap", "default", "a"))
+        wait_until(lambda: client.get("/deployments/app").get_json()["sync"] == "OutOfSync")
+    finally:
+        runner.stop()
