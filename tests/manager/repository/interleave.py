@@ -1,7 +1,7 @@
 """Running a repository call while another PostgreSQL transaction holds what it needs.
 
 SQLite runs one writing transaction at a time, so nothing can interleave there: the tests
-that use this skip on it.
+that use this run on PostgreSQL only (`postgresql_only`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from sqlalchemy import Connection, Engine
 
 from tests.support import wait_until
 
-
-def skip_unless_postgresql(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs one writing transaction at a time: nothing can interleave")
+postgresql_only = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+"""Run a test on PostgreSQL only, instead of on both databases."""
 
 
 def call_while_another_writes(

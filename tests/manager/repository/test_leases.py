@@ -15,7 +15,7 @@ from manager.repository import SqlRepository
 from manager.repository.lease import owner_is_dead, process_owner
 from manager.repository.schema import operations
 from tests.manager.repository.builders import deployment, end, operation
-from tests.manager.repository.interleave import call_while_another_writes, skip_unless_postgresql
+from tests.manager.repository.interleave import call_while_another_writes, postgresql_only
 
 LEASE = 20.0
 
@@ -199,8 +199,8 @@ def _claim_while_changed(raw, repo, orphan_id: str, change: dict) -> list[str]:
     )
 
 
+@postgresql_only
 def test_an_operation_renewed_while_being_claimed_stays_with_its_owner(repo, raw, database_url):
-    skip_unless_postgresql(database_url)
     orphan = _running(repo)
     _set_lease(raw, orphan.id, "elsewhere/41/7", 1.0)
 
@@ -210,8 +210,8 @@ def test_an_operation_renewed_while_being_claimed_stays_with_its_owner(repo, raw
     assert _lease(raw, orphan.id)[0] == "elsewhere/41/7"
 
 
+@postgresql_only
 def test_an_operation_ended_while_being_claimed_is_not_claimed(repo, raw, database_url):
-    skip_unless_postgresql(database_url)
     orphan = _running(repo)
     _set_lease(raw, orphan.id, "elsewhere/41/7", 1.0)
 

@@ -24,7 +24,7 @@ from manager.repository import SqlRepository
 from manager.repository.rows import operation_values
 from manager.repository.schema import deployments, operations
 from tests.manager.repository.builders import created, deployment, end, manifest, operation
-from tests.manager.repository.interleave import call_while_another_writes, skip_unless_postgresql
+from tests.manager.repository.interleave import call_while_another_writes, postgresql_only
 
 
 def _update(repo, name: str = "web", **options):
@@ -143,8 +143,8 @@ def test_racing_threads_start_exactly_one_operation(open_repo):
     assert sorted(outcomes) == ["conflict"] * 5 + ["started"]
 
 
+@postgresql_only
 def test_a_start_waiting_for_a_concurrent_one_conflicts_once_that_commits(repo, raw, database_url):
-    skip_unless_postgresql(database_url)
     created(repo, "web")
     rival = operation("web", UPDATE)
     rival.owner = "elsewhere/41/7"
