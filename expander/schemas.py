@@ -39,22 +39,22 @@ class Schema:
     ):
         self.filename = filename
         document = _load_yaml(filename, text)
-        self.imports = _imports_of(filename, document)
-        for name in self.imports:
-            if find_source(name) is None:
+        for name, path in _imports_of(filename, document):
+            # As in configurations, an entry is the import of its name, else of its path.
+            if not any(key and find_source(key) for key in (name, path)):
                 raise SchemaError(
-                    f"schema {filename} imports '{name}', which was not supplied with the request"
+                    f"schema {filename} imports '{name or path}', which was not supplied"
+                    " with the request"
                 )
         self.document = {k: v for k, v in document.items() if k not in _NOT_SCHEMA_KEYS}
         # Draft 4 wants a non-empty `required`; an empty one means "nothing required".
         if self.document.get("required") == []:
             del self.document["required"]
         self.document.setdefault("type", "object")
-        if not _META.is_valid(self.document):
-            error = jsonschema.exceptions.best_match(_META.iter_errors(self.document))
-            raise SchemaError(
-                f"schema {filename} is invalid: {error.message} (at {_schema_path(error)})"
-            )
+        problems = sorted(_META.iter_errors(self.document), key=lambda e: list(map(str, e.path)))
+        if problems:
+            details = "; ".join(f"{e.message} (at {_schema_path(e)})" for e in problems)
+            raise SchemaError(f"schema {filename} is invalid: {details}")
 
         def retrieve(uri: str) -> referencing.Resource:
             found = find_source(uri)
@@ -142,17 +142,22 @@ def _load_yaml(filename: str, text: str) -> dict[str, Any]:
     return document
 
 
-def _imports_of(filename: str, document: dict[str, Any]) -> list[str]:
+def _imports_of(filename: str, document: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    """The `(name, path)` of each entry of the schema's `imports:`."""
     imports = document.get("imports") or []
     if not isinstance(imports, list):
         raise SchemaError(f"schema {filename} is invalid: imports must be a list")
-    names = []
+    entries = []
     for entry in imports:
-        name = entry.get("path") or entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str):
+        if not isinstance(entry, dict):
             raise SchemaError(f"schema {filename} is invalid: each import needs a path")
-        names.append(name)
-    return names
+        name, path = entry.get("name"), entry.get("path")
+        if not isinstance(name or path, str) or not all(
+            isinstance(key, (str, type(None))) for key in (name, path)
+        ):
+            raise SchemaError(f"schema {filename} is invalid: each import needs a path")
+        entries.append((name, path))
+    return entries
 
 
 def describe_yaml_error(error: yaml.YAMLError) -> str:
