@@ -77,13 +77,16 @@ class _StrictUndefined(jinja2.StrictUndefined):
 
 class _PrintableUndefined(jinja2.ChainableUndefined, _StrictUndefined):
     """Undefined values that print as nothing, each print reported to `printed`; looking
-    up a key or attribute of one gives the same undefined value. Anything else still fails.
+    up a key or attribute of one gives the same undefined value. Anything else still
+    fails, and so does printing what the sandbox refused (an unsafe attribute).
     """
 
     __slots__ = ()
     printed: Callable[[str], None]
 
     def __str__(self) -> str:
+        if self._undefined_exception is not jinja2.UndefinedError:
+            self._fail_with_undefined_error()
         type(self).printed(self._undefined_message)
         return ""
 
