@@ -20,7 +20,7 @@ import yaml
 from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
 from expander.models import Expansion, ExpansionRequest, Import, Limits
-from expander.schemas import Schema, describe_yaml_error
+from expander.schemas import Schema, describe_yaml_error, remember
 from expander.templates.jinja import SHARED_BYTECODE, JinjaRenderer
 from expander.templates.python import Context, ModuleLoader, python_module_names
 from expander.templates.python import run_python_template as _run_python
@@ -214,6 +214,13 @@ class Expander:
                 self._python.compiled(item.path, item.content)
             except Exception:  # noqa: BLE001 - the request's own child reported it already
                 continue
+
+    def remember_schemas(self) -> None:
+        """Keep the request's schemas checked in this process (the fork server's), so the
+        children forked later skip parsing and checking them."""
+        for item in self.request.template.imports:
+            if item.name.endswith(".schema") or item.path.endswith(".schema"):
+                remember(item.path, item.content)
 
     def uncompiled_jinja(self) -> list[Import]:
         """The request's Jinja templates whose code is not in the shared cache yet."""

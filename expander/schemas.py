@@ -9,6 +9,7 @@ A schema is YAML with `info`, `imports`, `required` and `properties`; everything
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import jsonschema
@@ -28,6 +29,67 @@ class SchemaError(BadRequest):
     """A schema is broken, names files that were not supplied, or the properties break it."""
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What a schema's text alone decides: its JSON Schema part (read only), its
+    `imports:` entries as `(name, path)`, and why it is invalid (None when it is not)."""
+
+    document: dict[str, Any]
+    imports: list[tuple[str | None, str | None]]
+    problem: str | None
+
+
+# Schemas checked once and kept by the fork server, so its children skip the work.
+_CHECKED: dict[tuple[str, str], _Checked] = {}
+_CHECKED_BUDGET = 4 * 1024 * 1024
+_LARGEST_KEPT = 64 * 1024
+_kept_size = 0
+
+
+def remember(filename: str, text: str) -> None:
+    """Check a schema and keep the outcome in this process, when that is cheap and safe:
+    a small text whose nodes are not shared (aliases), so the check takes time in
+    proportion to the text. Problems are left to the request that meets them."""
+    global _kept_size
+    key = (filename, text)
+    if key in _CHECKED or len(text) > _LARGEST_KEPT or _kept_size + len(text) > _CHECKED_BUDGET:
+        return
+    try:
+        document = _load_yaml(filename, text)
+        if _shares_nodes(document):
+            return
+        _CHECKED[key] = _check(filename, document)
+    except SchemaError:
+        return
+    _kept_size += len(text)
+
+
+def _shares_nodes(document: Any) -> bool:
+    seen: set[int] = set()
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _check(filename: str, document: dict[str, Any]) -> _Checked:
+    imports = _imports_of(filename, document)
+    schema = {k: v for k, v in document.items() if k not in _NOT_SCHEMA_KEYS}
+    # Draft 4 wants a non-empty `required`; an empty one means "nothing required".
+    if schema.get("required") == []:
+        del schema["required"]
+    schema.setdefault("type", "object")
+    problems = sorted(_META.iter_errors(schema), key=lambda e: list(map(str, e.path)))
+    details = "; ".join(f"{e.message} (at {_schema_path(e)})" for e in problems)
+    problem = f"schema {filename} is invalid: {details}" if details else None
+    return _Checked(schema, imports, problem)
+
+
 class Schema:
     """A parsed template schema, ready to fill defaults into properties and validate them."""
 
@@ -38,23 +100,17 @@ class Schema:
         find_source: Callable[[str], tuple[str, str] | None],
     ):
         self.filename = filename
-        document = _load_yaml(filename, text)
-        for name, path in _imports_of(filename, document):
+        checked = _CHECKED.get((filename, text)) or _check(filename, _load_yaml(filename, text))
+        for name, path in checked.imports:
             # As in configurations, an entry is the import of its name, else of its path.
             if not any(key and find_source(key) for key in (name, path)):
                 raise SchemaError(
                     f"schema {filename} imports '{name or path}', which was not supplied"
                     " with the request"
                 )
-        self.document = {k: v for k, v in document.items() if k not in _NOT_SCHEMA_KEYS}
-        # Draft 4 wants a non-empty `required`; an empty one means "nothing required".
-        if self.document.get("required") == []:
-            del self.document["required"]
-        self.document.setdefault("type", "object")
-        problems = sorted(_META.iter_errors(self.document), key=lambda e: list(map(str, e.path)))
-        if problems:
-            details = "; ".join(f"{e.message} (at {_schema_path(e)})" for e in problems)
-            raise SchemaError(f"schema {filename} is invalid: {details}")
+        if checked.problem:
+            raise SchemaError(checked.problem)
+        self.document = checked.document
 
         def retrieve(uri: str) -> referencing.Resource:
             found = find_source(uri)
