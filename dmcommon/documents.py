@@ -29,6 +29,13 @@ _PLAIN_TAGS = frozenset(
 )
 
 
+# Plain scalars already resolved, by their text: the same few (names, numbers, booleans)
+# recur across the documents of a request, and their values are immutable.
+_PLAIN_VALUES: dict[str, Any] = {}
+_PLAIN_VALUES_KEPT = 100_000
+_PLAIN_TEXT_KEPT = 100
+
+
 class TooDeep(Exception):
     """The document nests deeper than MAX_DEPTH."""
 
@@ -72,9 +79,9 @@ def _build(text: str) -> Any:
     builds them; raises _Unusual for a document it leaves to that loader."""
     loader = _Loader(text)
     get_event = loader.get_event
-    resolve = loader.resolve
-    constructors = loader.yaml_constructors
-    plain: dict[str, Any] = {}
+    plain = _PLAIN_VALUES
+    if len(plain) > _PLAIN_VALUES_KEPT:
+        plain.clear()
     get_event()
     if isinstance(get_event(), yaml.StreamEndEvent):
         return None
@@ -89,21 +96,14 @@ def _build(text: str) -> Any:
                 raise _Unusual()
             value = event.value
             if event.implicit[0]:
-                if value in plain:
-                    value = plain[value]
+                known = plain.get(value, _NO_KEY)
+                if known is _NO_KEY:
+                    scalar = value
+                    value = _plain_value(loader, scalar)
+                    if len(scalar) <= _PLAIN_TEXT_KEPT:
+                        plain[scalar] = value
                 else:
-                    tag = resolve(yaml.ScalarNode, value, event.implicit)
-                    if tag != _STR:
-                        if tag not in _PLAIN_TAGS:
-                            raise _Unusual()
-                        try:
-                            constructed = constructors[tag](loader, yaml.ScalarNode(tag, value))
-                        except Exception:  # noqa: BLE001 - PyYAML's loader reports it its way
-                            raise _Unusual() from None
-                        plain[value] = constructed
-                        value = constructed
-                    else:
-                        plain[value] = value
+                    value = known
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if event.anchor is not None or event.tag is not None:
                 raise _Unusual()
@@ -136,6 +136,19 @@ def _build(text: str) -> Any:
 
 
 _NO_KEY = object()
+
+
+def _plain_value(loader: Any, text: str) -> Any:
+    """The value of a plain (unquoted, untagged) scalar, resolved as the safe loader does."""
+    tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == _STR:
+        return text
+    if tag not in _PLAIN_TAGS:
+        raise _Unusual()
+    try:
+        return loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
+    except Exception:  # noqa: BLE001 - PyYAML's loader reports it its own way
+        raise _Unusual() from None
 
 
 _FLOW_TOKEN = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")
