@@ -224,7 +224,18 @@ def test_layout_properties_given_as_null_stay_null(expand):
     assert answer["layout"]["resources"][0]["properties"] is None
 
 
-def test_layout_properties_show_defaults_filled_in_when_none_were_given(web):
+def test_layout_properties_show_the_defaults_filled_in_when_none_were_given(expand):
+    answer = expand.ok(
+        "resources:\n- {name: net, type: net.jinja}\n",
+        {
+            "net.jinja": "resources:\n- {name: net, type: compute.v1.network}\n",
+            "net.jinja.schema": "properties:\n  autoCreateSubnetworks: {default: false}\n",
+        },
+    )
+    assert answer["layout"]["resources"][0]["properties"] == {"autoCreateSubnetworks": False}
+
+
+def test_layout_properties_show_the_given_ones_after_defaults(web):
     vm = web["layout"]["resources"][0]["resources"][0]
     assert vm["properties"] == {
         "zone": "europe-west1-b", "machineType": "e2-small", "network": "default"
