@@ -127,12 +127,23 @@ class Schema:
         )
         self.registry = referencing.Registry(retrieve=retrieve).with_resource(filename, resource)
         self.validator = jsonschema.Draft4Validator(self.document, registry=self.registry)
+        self._resolver = self.registry.resolver(filename)
+        # `$ref` lookups made while filling defaults, each made once: the same resolvers
+        # recur, since resolved references carry theirs.
+        self._resolved: dict[tuple[int, str], tuple[referencing.Resolver, Any]] = {}
+
+    def _lookup(self, resolver: referencing.Resolver, ref: str) -> Any:
+        key = (id(resolver), ref)
+        found = self._resolved.get(key)
+        if found is None or found[0] is not resolver:
+            found = self._resolved[key] = (resolver, resolver.lookup(ref))
+        return found[1]
 
     def apply(self, properties: dict[str, Any]) -> dict[str, Any]:
         """Return `properties` with defaults filled in, or raise listing every violation."""
         filled = copy.deepcopy(properties)
         try:
-            _fill_defaults(filled, self.document, self.registry.resolver(self.filename))
+            _fill_defaults(filled, self.document, self._resolver, self._lookup)
             errors = sorted(self.validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
         except referencing.exceptions.Unresolvable as error:
             raise SchemaError(f"schema {self.filename}: cannot resolve $ref {error}") from None
@@ -144,40 +155,46 @@ class Schema:
         return filled
 
 
-def _fill_defaults(instance: Any, schema: Any, resolver: referencing.Resolver) -> None:
+# (resolver, $ref) -> what the reference resolves to
+_Lookup = Callable[[Any, str], Any]
+
+
+def _fill_defaults(
+    instance: Any, schema: Any, resolver: referencing.Resolver, lookup: _Lookup
+) -> None:
     """Set missing properties that have a `default`, following `$ref`, nested objects and lists."""
     if not isinstance(schema, dict):
         return
     if isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
-        _fill_defaults(instance, resolved.contents, resolved.resolver)
+        resolved = lookup(resolver, schema["$ref"])
+        _fill_defaults(instance, resolved.contents, resolved.resolver, lookup)
         return
     for part in schema.get("allOf", ()):
-        _fill_defaults(instance, part, resolver)
+        _fill_defaults(instance, part, resolver, lookup)
     if isinstance(instance, dict) and isinstance(schema.get("properties"), dict):
         for name, subschema in schema["properties"].items():
             if name not in instance:
-                default = _default_of(subschema, resolver)
+                default = _default_of(subschema, resolver, lookup)
                 if default is _MISSING:
                     continue
                 instance[name] = copy.deepcopy(default)
-            _fill_defaults(instance[name], subschema, resolver)
+            _fill_defaults(instance[name], subschema, resolver, lookup)
     if isinstance(instance, list):
         items = schema.get("items")
         if isinstance(items, dict):
             for element in instance:
-                _fill_defaults(element, items, resolver)
+                _fill_defaults(element, items, resolver, lookup)
         elif isinstance(items, list):
             for element, subschema in zip(instance, items):
-                _fill_defaults(element, subschema, resolver)
+                _fill_defaults(element, subschema, resolver, lookup)
 
 
 _MISSING = object()
 
 
-def _default_of(schema: Any, resolver: referencing.Resolver) -> Any:
+def _default_of(schema: Any, resolver: referencing.Resolver, lookup: _Lookup) -> Any:
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
+        resolved = lookup(resolver, schema["$ref"])
         schema, resolver = resolved.contents, resolved.resolver
     if isinstance(schema, dict) and "default" in schema:
         return schema["default"]
