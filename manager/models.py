@@ -4,6 +4,10 @@ Python names are snake_case; `to_dict` speaks the camelCase wire format of docs/
 while `to_record`/`from_record` (where present) speak the storage form, which also
 keeps internal bookkeeping (dependency levels, settled markers, leases) that never
 reaches the wire. Timestamps are RFC 3339 UTC strings.
+
+One module on purpose, though over 400 lines: it is the manager's whole data model,
+plain dataclasses and their wire forms with no logic, and reading it in one place is
+how one learns the API's objects.
 """
 
 from __future__ import annotations
