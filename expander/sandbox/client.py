@@ -9,6 +9,7 @@ on its first request (a forked copy of a running one starts anew, too).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -131,5 +132,7 @@ class Sandbox:
         process.kill()
         process.wait()
         for stream in (process.stdin, process.stdout):
-            stream.close()
+            # Closing flushes what was written; to a dead process that is a broken pipe.
+            with contextlib.suppress(OSError):
+                stream.close()
 
