@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from manager.models import Deployment, Manifest, Operation, Preview, TypeInstance
+from manager.models import Deployment, Health, Manifest, Operation, Preview, TypeInstance
 
 
 class Repository(ABC):
@@ -42,8 +42,9 @@ class Repository(ABC):
         """
 
     @abstractmethod
-    def record_sync(self, name: str, sync: str) -> None:
-        """Record the result of a drift check; not a change, so the fingerprint stays."""
+    def record_sync(self, name: str, sync: str, health: Health | None = None) -> None:
+        """Record the result of a drift check (and the health it read, when given); not a
+        change, so the fingerprint stays."""
 
     @abstractmethod
     def delete_deployment(self, name: str) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dmcommon.errors import Conflict, NotFound
-from manager.models import ENDED, Deployment, Manifest, Operation, TypeInstance
+from manager.models import ENDED, Deployment, Health, Manifest, Operation, TypeInstance
 from manager.repository.base import Repository
 from manager.repository.engine import open_engine, transaction
 from manager.repository.lease import owner_is_dead, process_owner
@@ -117,10 +117,13 @@ class SqlRepository(SqlPreviews, Repository):
                 raise _stale(deployment.name, expected_fingerprint, current.fingerprint)
         return stored
 
-    def record_sync(self, name: str, sync: str) -> None:
+    def record_sync(self, name: str, sync: str, health: Health | None = None) -> None:
+        values: dict[str, Any] = {"sync": sync}
+        if health is not None:
+            values["health"] = json.dumps(health.to_dict())
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(deployments).where(deployments.c.name == name).values(sync=sync)
+                update(deployments).where(deployments.c.name == name).values(**values)
             )
             if result.rowcount != 1:
                 raise _deployment_not_found(name)

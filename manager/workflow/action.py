@@ -239,7 +239,13 @@ class RolloutAction(Action):
 
 def worst_health(manifest: Manifest) -> Health | None:
     """The least healthy of the manifest's resources, None when none reported health."""
-    found = [item.state.health for item in manifest.resources if item.state and item.state.health]
+    return worst(
+        [item.state.health for item in manifest.resources if item.state and item.state.health]
+    )
+
+
+def worst(found: list[Health]) -> Health | None:
+    """The least healthy of `found`, None when it is empty."""
     if not found:
         return None
     worst = min(found, key=lambda health: _rank(health.status))

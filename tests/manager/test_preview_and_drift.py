@@ -174,6 +174,7 @@ def test_drift_reports_missing_and_modified_objects_and_sync_repairs_them(client
     assert "-  v: edited\n+  v: '1'\n" in modified["diff"]
     deployment = client.get("/deployments/app").get_json()
     assert deployment["sync"] == "OutOfSync"
+    assert deployment["health"] == {"status": "Missing", "message": "a: not found"}
     assert deployment["fingerprint"] == fingerprint  # a check is not a change
     start(client, "POST", "/deployments/app/sync")
     assert client.get("/deployments/app/drift").get_json()["sync"] == "InSync"
