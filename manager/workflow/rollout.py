@@ -55,6 +55,7 @@ class Rollout:
         self.recorder = recorder
         self.manifest = manifest
         self.previous = previous or {}
+        self.waits = recorder.operation.options.wait
         self.graph = build_graph([item.to_wire() for item in manifest.resources])
         self.live: dict[int, dict[str, Any] | None] = {}
 
@@ -150,7 +151,12 @@ class Rollout:
             if isinstance(live, dict) and covers(live, records[i].properties):
                 unchanged.add(i)
                 self.live[i] = live
-                self._set(i, ResourceState(UNCHANGED, [], Health.from_dict(answer.get("health"))))
+                health = Health.from_dict(answer.get("health"))
+                self._set(i, ResourceState(UNCHANGED, [], health))
+                if health is not None and health.status == HEALTHY and self.waits:
+                    # Already read: no need to ask again in this level's wait.
+                    step = self.recorder.step(records[i].name, WAIT)
+                    self.recorder.end(step, SUCCEEDED, health.message or HEALTHY)
         return [i for i in batch if i not in unchanged]
 
     def _wait_level(self, level: list[int]) -> list[int]:
