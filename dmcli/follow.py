@@ -48,10 +48,8 @@ def follow(
     report: StepReport,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Report each step change of `operation` as it happens; the operation once ended.
-
-    Steps already in `operation` count as seen unless they change later.
-    """
+    """Report the steps of `operation` as they are, then each change as it happens;
+    the operation once ended."""
     changes = _Changes(report, [])
     changes.offer_all(operation)
     if operation.get("status") in ENDED:
