@@ -36,7 +36,7 @@ from dmcli.processes import ChildError, Supervisor, answers, console_script, por
 
 WATCH_INTERVAL = 0.2
 # How long the resourcifier may take to reach the cluster (or engine) at start-up.
-BACKEND_READY_TIMEOUT = 30.0
+BACKEND_READY_TIMEOUT = 15.0
 
 
 def default_data_dir() -> Path:
