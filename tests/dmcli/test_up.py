@@ -15,6 +15,7 @@ import pytest
 
 from tests.dmcli.fixtures import write_guestbook_copy
 from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
+from tests.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
@@ -296,3 +297,28 @@ def test_docker_backend_refuses_a_cluster_flag(tmp_path):
         "Error: --backend docker runs without a cluster: leave out --cluster, "
         "--kubeconfig and --context"
     )
+
+
+@pytest.mark.docker
+def test_docker_backend_runs_the_resources_on_the_engine(tmp_path):
+    client = engine_client()
+    namespace = f"up{os.getpid()}-cm"
+    up = start_up(tmp_path, "--backend", "docker")
+    try:
+        wait_ready(up)
+        assert up.text().startswith(
+            f"DM is up on the Docker engine; state and logs in {up.data_dir}"
+        )
+        config = tmp_path / "settings.yaml"
+        config.write_text(
+            "resources:\n- name: settings\n  type: ConfigMap\n  properties:\n"
+            "    {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {a: b}}\n"
+        )
+        run_dm(up.manager, "deploy", str(config), "-n", namespace)
+        assert dm_json(up.manager, "get", "settings")["state"]["status"] == "Deployed"
+        run_dm(up.manager, "delete", "settings")
+    finally:
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=30) == 0
+        remove_namespace_leftovers(client, namespace)
+        client.close()
