@@ -5,7 +5,8 @@ request: `dm --help` never pays for it, and `dm list` starts faster than it woul
 with requests (tests/bench/bench_cli.py measures it). Each request opens its own
 connection, so a keep-alive connection the server closed meanwhile is never reused.
 
-An answer the manager would not give (HTML, a route it lacks, a foreign error body)
+Modules are imported where they are used, for the same reason. An answer the manager
+would not give (HTML, a route it lacks, a foreign error body)
 makes the client ask `GET /readyz` who answered: only the manager answers `ready` (or
 its JSON "not ready"). Anything else is reported as "... is not a DM manager".
 """
@@ -13,9 +14,7 @@ its JSON "not ready"). Anything else is reported as "... is not a DM manager".
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Iterator
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any, Iterator, NamedTuple
 
 READ_TIMEOUT = 30.0
 # The manager sends a keep-alive comment every 15 s on an idle event stream.
@@ -42,6 +41,8 @@ class StreamBroken(ManagerError):
 
 def check_service_url(url: str) -> str:
     """`url` without a trailing slash when it is an http(s) URL with a host, else ValueError."""
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
@@ -55,8 +56,7 @@ def check_service_url(url: str) -> str:
     return url.rstrip("/")
 
 
-@dataclass
-class Answer:
+class Answer(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes
@@ -65,8 +65,7 @@ class Answer:
         return json.loads(self.body)
 
 
-@dataclass
-class Event:
+class Event(NamedTuple):
     """One Server-Sent Event of an operation's stream."""
 
     id: int | None
@@ -78,6 +77,8 @@ class ManagerClient:
     """Calls the manager at `url`, sending `token` as a bearer token when set."""
 
     def __init__(self, url: str, token: str | None = None):
+        from urllib.parse import urlsplit
+
         self.url = check_service_url(url)
         self.token = token
         parts = urlsplit(self.url)
@@ -135,6 +136,8 @@ class ManagerClient:
         timeout: float = READ_TIMEOUT,
     ) -> Answer:
         """Send a request and read its whole answer; an error answer raises ManagerError."""
+        from urllib.parse import urlencode
+
         if params:
             path += "?" + urlencode(params)
         connection, response = self._send(method, path, body, {}, timeout)
@@ -330,6 +333,8 @@ def _parse_events(response) -> Iterator[Event]:
 
 def _seg(value: str) -> str:
     """A path segment, escaped so names with `/` or spaces reach the right route."""
+    from urllib.parse import quote
+
     return quote(value, safe="")
 
 

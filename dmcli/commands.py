@@ -12,6 +12,7 @@ import time (YAML, HTTP, bundling) are imported inside the commands that need th
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from typing import Any
 
@@ -33,6 +34,16 @@ from dmcli.context import (
 from dmcli.up import up
 
 DEFAULT_SERVICE = "http://localhost:8080"
+
+
+def _help_width() -> int:
+    """The width click's help would choose, found without click importing shutil (and
+    with it bz2, lzma and zlib) on every `dm --help`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+    except (ValueError, OSError):
+        columns = 80
+    return max(min(columns, 80) - 2, 50)
 
 
 class _Group(click.Group):
@@ -72,7 +83,10 @@ def version_text() -> str:
     return f"dm version {number}"
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "terminal_width": _help_width()},
+)
 @click.option(
     "--service",
     envvar="DM_SERVICE",

@@ -3,7 +3,6 @@ the progress of an operation as it runs."""
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any, Iterable, Sequence
 
 FORMATS = ("table", "wide", "yaml", "json", "name")
@@ -13,6 +12,8 @@ TABLES = ("table", "wide")
 def to_text(data: Any, output: str) -> str:
     """`data` as YAML or JSON text, keys in the order the server sent them."""
     if output == "json":
+        import json
+
         return json.dumps(data, indent=2)
     import yaml
 
