@@ -4,12 +4,15 @@ operations, watch, --async and the operation options, against real services."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.dmcli.fixtures import write_guestbook_copy
-from tests.dmcli.runner import dm_json, run_dm
+from tests.dmcli.runner import DM, dm_json, run_dm
 from tests.support import kubectl
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -197,3 +200,19 @@ def test_version_and_dash_dash_version_print_the_same():
     version = run_dm("http://127.0.0.1:9", "version").stdout
     assert version.startswith("dm version ")
     assert run_dm("http://127.0.0.1:9", "--version").stdout == version
+
+
+def completion(*words: str, **env: str) -> str:
+    environ = {"COMP_WORDS": " ".join(words), "COMP_CWORD": "2", **os.environ, **env}
+    return subprocess.run([DM], capture_output=True, text=True, env=environ, timeout=60).stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_documented_completion_scripts_are_served(shell):
+    assert "_dm_completion" in completion(_DM_COMPLETE=f"{shell}_source")
+
+
+def test_completion_offers_commands_and_output_formats():
+    assert completion("dm", "app", _DM_COMPLETE="bash_complete", COMP_CWORD="1") == "plain,apply\n"
+    formats = completion("dm", "-o", "", _DM_COMPLETE="bash_complete").split()
+    assert formats == [f"plain,{name}" for name in ("table", "wide", "yaml", "json", "name")]
