@@ -46,21 +46,8 @@ def default_data_dir() -> Path:
     help="docker: run the resources on the Docker engine (DOCKER_HOST) instead of a cluster",
 )
 @click.pass_context
-def up(
-    ctx: click.Context,
-    backend: str,
-    cluster: str,
-    data_dir: Path,
-    host: str,
-    manager_port: int,
-    expander_port: int,
-    resourcifier_port: int,
-    sim_port: int,
-    workers: int,
-    kubeconfig: str | None,
-    kube_context: str | None,
-) -> None:
+def up(ctx: click.Context, **options: object) -> None:
     """Run the manager, expander and resourcifier locally until Ctrl-C."""
     from dmcli.local_stack import run
 
-    run(**ctx.params, ctx=ctx)
+    run(ctx, **options)
