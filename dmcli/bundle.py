@@ -21,12 +21,13 @@ from typing import Any
 
 import yaml
 
+from dmcli.context import CliError
 from dmcommon.names import dns_label_from
 
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".py")
 
 
-class BundleError(Exception):
+class BundleError(CliError):
     """A local file cannot be read or understood; the message names the file."""
 
 

@@ -50,11 +50,9 @@ class _Group(click.Group):
     """Turns the CLI's own exceptions into one clear line on stderr and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from dmcli.bundle import BundleError
-
         try:
             return super().invoke(ctx)
-        except (ManagerError, BundleError, CliError) as error:
+        except (ManagerError, CliError) as error:
             raise click.ClickException(str(error)) from None
 
 

@@ -13,7 +13,9 @@ from dmcli.client import ManagerClient
 
 
 class CliError(Exception):
-    """Something local the user must fix (a file, a flag); the message says what."""
+    """Something local the user must fix (a file, a flag); the message says what.
+
+    The commands print it as one `Error:` line and exit 1."""
 
 
 class Context:
