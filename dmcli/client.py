@@ -1,12 +1,12 @@
 """The CLI's HTTP client of the manager API: one method per endpoint, errors as exceptions.
 
-It speaks HTTP through the standard library's `http.client`, imported on the first
-request: `dm --help` never pays for it, and `dm list` starts faster than it would
-with requests (tests/bench/bench_cli.py measures it). Each request opens its own
-connection, so a keep-alive connection the server closed meanwhile is never reused.
+It speaks HTTP through transport.py, a small HTTP/1.0 client over a socket, imported
+on the first request: `dm --help` never pays for it, and `dm list` starts faster than
+with requests or `http.client` (tests/bench/bench_cli.py measures it). Each request
+has its own connection. Other modules are imported where they are used, for the same
+reason.
 
-Modules are imported where they are used, for the same reason. An answer the manager
-would not give (HTML, a route it lacks, a foreign error body)
+An answer the manager would not give (HTML, a route it lacks, a foreign error body)
 makes the client ask `GET /readyz` who answered: only the manager answers `ready` (or
 its JSON "not ready"). Anything else is reported as "... is not a DM manager".
 """
@@ -84,20 +84,15 @@ class ManagerClient:
         parts = urlsplit(self.url)
         self._secure = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port
+        self._port = parts.port or (443 if self._secure else 80)
         self._base = parts.path
 
     # Transport
 
-    def _connect(self, timeout: float):
-        import http.client
-
-        if self._secure:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout)
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-
     def _send(self, method: str, path: str, body: Any, headers: dict[str, str], timeout: float):
-        """Send a request; the open connection and its response (headers read)."""
+        """Send a request; the Response with its head read (the caller closes it)."""
+        from dmcli.transport import NotHttp, send
+
         headers = {"Accept": "application/json", **headers}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -105,27 +100,30 @@ class ManagerClient:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        connection = self._connect(timeout)
         try:
-            connection.request(method, self._base + path, body=data, headers=headers)
-            return connection, connection.getresponse()
+            return send(
+                self._host,
+                self._port,
+                self._secure,
+                method,
+                self._base + path,
+                headers,
+                data,
+                timeout,
+            )
         except TimeoutError:
-            connection.close()
             raise ManagerError(
                 f"the manager at {self.url} did not answer within {timeout:g} s"
             ) from None
         except OSError as error:
-            connection.close()
             raise ManagerError(
                 f"cannot reach the manager at {self.url} (is `dm up` running?)"
             ) from error
-        except Exception as error:
-            connection.close()
-            if type(error).__module__ == "http.client":
-                raise ManagerError(
-                    f"{self.url} answered something that is not HTTP: is it a DM manager?"
-                ) from None
-            raise
+        except NotHttp:
+            raise NotAManager(
+                f"{self.url} is not a DM manager (it does not answer HTTP); "
+                "check --service or DM_SERVICE"
+            ) from None
 
     def request(
         self,
@@ -140,13 +138,9 @@ class ManagerClient:
 
         if params:
             path += "?" + urlencode(params)
-        connection, response = self._send(method, path, body, {}, timeout)
+        response = self._send(method, path, body, {}, timeout)
         try:
-            answer = Answer(
-                response.status,
-                {key.lower(): value for key, value in response.getheaders()},
-                response.read(),
-            )
+            answer = Answer(response.status, response.headers, response.read())
         except TimeoutError:
             raise ManagerError(
                 f"the manager at {self.url} did not answer within {timeout:g} s"
@@ -154,7 +148,7 @@ class ManagerClient:
         except OSError as error:
             raise ManagerError(f"the connection to the manager at {self.url} broke") from error
         finally:
-            connection.close()
+            response.close()
         if 200 <= answer.status < 300:
             try:
                 answer.json()
@@ -199,11 +193,11 @@ class ManagerClient:
 
     def _is_manager(self) -> bool:
         try:
-            connection, response = self._send("GET", "/readyz", None, {}, READ_TIMEOUT)
+            response = self._send("GET", "/readyz", None, {}, READ_TIMEOUT)
             try:
                 status, body = response.status, response.read()
             finally:
-                connection.close()
+                response.close()
         except (ManagerError, OSError):
             return False
         if status == 200:
@@ -274,7 +268,7 @@ class ManagerClient:
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         path = f"/operations/{_seg(operation_id)}/events"
-        connection, response = self._send("GET", path, None, headers, STREAM_TIMEOUT)
+        response = self._send("GET", path, None, headers, STREAM_TIMEOUT)
         try:
             if response.status != 200:
                 answer = Answer(response.status, {}, response.read())
@@ -288,7 +282,7 @@ class ManagerClient:
                 raise StreamBroken(f"the event stream of {operation_id} broke: {error}") from None
             raise StreamBroken(f"the event stream of {operation_id} ended before the operation")
         finally:
-            connection.close()
+            response.close()
 
     # Expansion and types
 
