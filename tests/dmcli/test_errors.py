@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,25 @@ def test_kept_text_and_set_string_values_reach_the_template(stack, tmp_path):
         "y": "inf",
         "n": "5",
     }
+
+
+def test_a_peer_that_does_not_speak_http_is_not_a_manager():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+
+        def greet() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+        greeter = threading.Thread(target=greet)
+        greeter.start()
+        result = run_dm(url, "list", check=False)
+        greeter.join(timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: {url} is not a DM manager (it does not answer HTTP); "
+        "check --service or DM_SERVICE"
+    )
