@@ -3,6 +3,9 @@ stand-ins of the expander and resourcifier and a real SQLite repository."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from manager.workflow import Delete
 from tests.manager.helpers import config_map, service, template
 
 
@@ -168,3 +171,22 @@ def test_expand_shows_primitives_that_are_not_kubernetes_objects_with_a_warning(
         "apiVersion, kind, metadata.name (deploying it would fail)"
     ]
     assert client.post("/deployments", json=template("app", odd)).status_code == 400
+
+
+def test_a_delete_lists_its_steps_from_the_start_in_reverse_dependency_order(client, fakes):
+    cfg = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
+    start(client, "POST", "/deployments", template("app", service("web"), cfg))
+    parked = Delete(replace(fakes, runner=None)).start("app")
+    assert [(step.resource, step.status) for step in parked.steps] == [
+        ("cfg", "Pending"),
+        ("web", "Pending"),
+    ]
+    fakes.runner.submit(parked.id)
+    operation = client.get(f"/operations/{parked.id}").get_json()
+    assert operation["type"] == "delete"
+    assert operation["progress"] == {"total": 2, "done": 2}
+    assert [(step["resource"], step["action"], step["status"]) for step in operation["steps"]] == [
+        ("cfg", "delete", "Succeeded"),
+        ("web", "delete", "Succeeded"),
+    ]
+    assert fakes.resourcifier.deleted == [["cfg"], ["web"]]
