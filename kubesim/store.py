@@ -104,6 +104,11 @@ class Store:
             self._managers: dict[Key, list[Manager]] = {}
             self._events: deque[Event] = deque(maxlen=EVENT_HISTORY)
             self._version = 0
+            # uid -> key of every object, and the keys of objects that have owners: what the
+            # garbage collector needs without scanning every object.
+            self._uids: dict[str, Key] = {}
+            self._owned: set[Key] = set()
+            self._foreground: set[Key] = set()  # deleted in the foreground, dependents remain
             self._cluster_ips = ClusterIPs()
             namespaces = self.catalog.lookup("", "v1", "namespaces")
             for name in INITIAL_NAMESPACES:
@@ -145,6 +150,47 @@ class Store:
             }
             items = [self._as_version(rt, matching[key]) for key in sorted(matching)]
             return items, str(self._version)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's lock: controllers hold it for a whole pass so it sees one state."""
+        return self._lock
+
+    def peek(self, rt: ResourceType) -> list[dict]:
+        """The stored objects of one resource, not copied: read them under `lock`, never
+        change them."""
+        with self._lock:
+            return [obj for key, obj in self._objects.items() if key[:2] == (rt.group, rt.plural)]
+
+    def by_uid(self, uid: str) -> dict | None:
+        """The stored object with this uid (not copied), if it exists."""
+        with self._lock:
+            key = self._uids.get(uid)
+            return self._objects.get(key) if key else None
+
+    def dependents(self, uid: str) -> list[dict]:
+        """Stored objects (not copied) that name `uid` among their ownerReferences."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._owned)
+                    if any(ref.get("uid") == uid
+                           for ref in self._objects[key]["metadata"]["ownerReferences"])]
+
+    def owned(self) -> list[dict]:
+        """Stored objects (not copied) that have ownerReferences."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._owned)]
+
+    def deleting_in_foreground(self) -> list[dict]:
+        """Stored objects (not copied) waiting for their dependents to be deleted."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._foreground)]
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Block until the resource version passes `version` or `timeout` ends; return it."""
+        with self._lock:
+            if self._version == version:
+                self._changed.wait(timeout)
+            return self._version
 
     def _as_version(self, rt: ResourceType, obj: dict) -> dict:
         answer = _copy(obj)
@@ -224,8 +270,13 @@ class Store:
             return self._update(rt, key, current, merged, options, subresource, managers)
 
     def delete(self, rt: ResourceType, namespace: str, name: str, dry_run: bool = False,
-               precondition: dict | None = None) -> dict:
-        """Remove the object (and, for a namespace, everything in it); return it as it was."""
+               precondition: dict | None = None, propagation: str = "Background") -> dict:
+        """Remove the object (and, for a namespace, everything in it); return it as it was.
+
+        `propagation` decides its dependents' fate: Background leaves them to the garbage
+        collector, Orphan drops their owner reference, Foreground keeps the object (marked
+        with a deletionTimestamp and the foregroundDeletion finalizer) until the collector
+        has deleted them."""
         with self._lock:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
@@ -246,11 +297,63 @@ class Store:
                 return gone
             if rt.kind == "Namespace":
                 return self._terminate_namespace(rt, key, current)
+            uid = current["metadata"]["uid"]
+            if propagation == "Foreground" and self.dependents(uid):
+                return self._mark_for_foreground_deletion(rt, key, current)
+            if propagation == "Orphan":
+                self._orphan_dependents(uid)
             if rt.kind == "CustomResourceDefinition":
                 self._drop_crd(current)
             self._remove(key)
             self._finish_namespace_if_empty(key[2])
             return gone
+
+    def _mark_for_foreground_deletion(self, rt: ResourceType, key: Key, current: dict) -> dict:
+        marked = _copy(current)
+        metadata = marked["metadata"]
+        metadata.setdefault("deletionTimestamp", now())
+        finalizers = metadata.setdefault("finalizers", [])
+        if "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        self._store_change(rt, key, marked)
+        self._foreground.add(key)
+        return self._as_version(rt, marked)
+
+    def _orphan_dependents(self, uid: str) -> None:
+        for dependent in self.dependents(uid):
+            orphan = _copy(dependent)
+            metadata = orphan["metadata"]
+            metadata["ownerReferences"] = [ref for ref in metadata["ownerReferences"]
+                                           if ref.get("uid") != uid]
+            if not metadata["ownerReferences"]:
+                del metadata["ownerReferences"]
+            self._store_change(self._type_of(dependent), self._key_of(dependent), orphan)
+
+    def _type_of(self, obj: dict) -> ResourceType:
+        group, _, version = obj["apiVersion"].rpartition("/")
+        return next(t for t in self.catalog.in_group_version(group, version)
+                    if t.kind == obj["kind"])
+
+    def _key_of(self, obj: dict) -> Key:
+        metadata = obj["metadata"]
+        return self._uids[metadata["uid"]]
+
+    def _store_change(self, rt: ResourceType, key: Key, obj: dict) -> None:
+        """Store a changed object as is (no admission, no field managers) and tell watchers."""
+        self._version += 1
+        obj["metadata"]["resourceVersion"] = str(self._version)
+        self._objects[key] = obj
+        self._index(key, obj)
+        self._events.append(Event(self._version, rt.group, rt.plural, "MODIFIED", _copy(obj)))
+        self._changed.notify_all()
+
+    def _index(self, key: Key, obj: dict) -> None:
+        metadata = obj["metadata"]
+        self._uids[metadata["uid"]] = key
+        if metadata.get("ownerReferences"):
+            self._owned.add(key)
+        else:
+            self._owned.discard(key)
 
     def _terminate_namespace(self, rt: ResourceType, key: Key, namespace: dict) -> dict:
         """Mark the namespace Terminating; it goes, with its objects, once empty or after a grace
@@ -293,6 +396,9 @@ class Store:
     def _remove(self, key: Key) -> None:
         obj = self._objects.pop(key)
         self._managers.pop(key, None)
+        self._uids.pop(obj["metadata"]["uid"], None)
+        self._owned.discard(key)
+        self._foreground.discard(key)
         self._version += 1
         gone = _copy(obj)
         gone["metadata"]["resourceVersion"] = str(self._version)
@@ -423,6 +529,7 @@ class Store:
         self._version += 1
         metadata["resourceVersion"] = str(self._version)
         self._objects[key] = obj
+        self._index(key, obj)
         self._managers[key] = managers
         event_type = "ADDED" if current is None else "MODIFIED"
         self._events.append(Event(self._version, rt.group, rt.plural, event_type, _copy(obj)))

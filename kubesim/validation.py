@@ -148,7 +148,7 @@ def _containers_causes(path: str, pod_spec: object) -> Causes:
     return causes
 
 
-def _selector_matches(selector: dict, labels: dict) -> bool:
+def selector_matches(selector: dict, labels: dict) -> bool:
     """Whether a LabelSelector (matchLabels and matchExpressions) selects these labels."""
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
@@ -184,7 +184,7 @@ def _workload_causes(kind: str, spec: dict) -> Causes:
         selector.get("matchLabels") or selector.get("matchExpressions")
     ):
         causes.append(required("spec.selector"))
-    elif not _selector_matches(selector, labels):
+    elif not selector_matches(selector, labels):
         causes.append(invalid_value("spec.template.metadata.labels", labels,
                                     "`selector` does not match template `labels`"))
     replicas = spec.get("replicas")
