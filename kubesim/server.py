@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import protobuf, routing, status
+from . import openapi, protobuf, routing, status
+from .apis import VERSION
 from .catalog import SCALABLE_KINDS, ResourceType
 from .faults import Fault, ImageRule
 from .patch import json_merge_patch, json_patch, strategic_merge
@@ -163,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
         if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
             raise status.StatusError(405, f"the server does not allow {method} on {path}")
         catalog = self.sim.store.catalog
+        if method in ("GET", "HEAD") and parts == ["openapi", "v2"]:
+            return self._openapi_v2()
         if method in ("GET", "HEAD"):
             document = routing.static_document(parts, catalog, self.headers.get("Host", ""))
             if document is not None:
@@ -172,6 +175,18 @@ class Handler(BaseHTTPRequestHandler):
             self._drain()
             raise status.no_such_resource()
         self._resource(method, route)
+
+    def _openapi_v2(self) -> None:
+        version = VERSION["gitVersion"]
+        if openapi.PROTOBUF_V2 not in self.headers.get("Accept", ""):
+            return self._send_json(200, openapi.v2_json(version))
+        data = openapi.v2_protobuf(version)
+        self.send_response(200)
+        self.send_header("Content-Type", openapi.PROTOBUF_V2_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     # --- resources -------------------------------------------------------------------------
 
