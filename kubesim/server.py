@@ -257,7 +257,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise status.bad_request("timeoutSeconds must be a number") from None
         events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
-                                      self.query.get("resourceVersion"), timeout)
+                                      self.query.get("resourceVersion"), timeout,
+                                      self.query.get("sendInitialEvents") == "true")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

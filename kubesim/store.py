@@ -571,16 +571,26 @@ class Store:
         field_match: Callable[[dict], bool],
         since: str | None,
         timeout: float,
+        initial_events: bool = False,
     ) -> Iterator[dict | None]:
         """Watch events as {type, object} after resourceVersion `since` (or from now, with
         synthetic ADDED events for existing objects). A bad or expired `since` fails here, before
         any event; the iterator yields None every second while idle so the caller can notice a
-        closed connection."""
+        closed connection.
+
+        `initial_events` is a streaming list (`sendInitialEvents=true`, client-go's WatchList):
+        the current objects, then a BOOKMARK marking the end of them, then the changes."""
         with self._lock:
-            if since in (None, "", "0"):
+            if since in (None, "", "0") or initial_events:
                 items, version = self.list(rt, namespace, label_match, field_match)
+                initial = [{"type": "ADDED", "object": i} for i in items]
+                if initial_events:
+                    initial.append({"type": "BOOKMARK", "object": {
+                        "kind": rt.kind, "apiVersion": rt.api_version,
+                        "metadata": {"resourceVersion": version, "annotations": {
+                            "k8s.io/initial-events-end": "true"}}}})
                 return self._events_after(rt, namespace, label_match, field_match, int(version),
-                                          [{"type": "ADDED", "object": i} for i in items], timeout)
+                                          initial, timeout)
             try:
                 last = int(since)
             except ValueError:
