@@ -317,3 +317,15 @@ def test_a_bare_pod_is_scheduled_and_runs(sim, namespace):
     pod = sim.get_json("pod", "solo", "-n", namespace)
     assert pod["spec"]["nodeName"] == "sim-node"
     assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network("10.244.0.0/16")
+
+
+def test_any_object_whose_owner_is_deleted_is_collected(sim, namespace):
+    sim.kubectl("create", "configmap", "owner", "-n", namespace)
+    owner = sim.get_json("cm", "owner", "-n", namespace)["metadata"]
+    owned = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "owned", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+                                              "name": "owner", "uid": owner["uid"]}]}}
+    apply(sim, namespace, owned)
+    sim.kubectl("delete", "cm", "owner", "-n", namespace)
+    wait_until(lambda: sim.kubectl("get", "cm", "owned", "-n", namespace,
+                                   check=False).returncode == 1)
