@@ -104,10 +104,11 @@ class Store:
             self._managers: dict[Key, list[Manager]] = {}
             self._events: deque[Event] = deque(maxlen=EVENT_HISTORY)
             self._version = 0
-            # uid -> key of every object, and the keys of objects that have owners: what the
-            # garbage collector needs without scanning every object.
+            # uid -> key of every object, owned object -> its owners' uids, and owner uid ->
+            # its dependents: what the controllers need without scanning every object.
             self._uids: dict[str, Key] = {}
-            self._owned: set[Key] = set()
+            self._owners_of: dict[Key, set[str]] = {}
+            self._dependents: dict[str, set[Key]] = {}
             self._foreground: set[Key] = set()  # deleted in the foreground, dependents remain
             self._cluster_ips = ClusterIPs()
             namespaces = self.catalog.lookup("", "v1", "namespaces")
@@ -171,14 +172,12 @@ class Store:
     def dependents(self, uid: str) -> list[dict]:
         """Stored objects (not copied) that name `uid` among their ownerReferences."""
         with self._lock:
-            return [self._objects[key] for key in sorted(self._owned)
-                    if any(ref.get("uid") == uid
-                           for ref in self._objects[key]["metadata"]["ownerReferences"])]
+            return [self._objects[key] for key in sorted(self._dependents.get(uid, ()))]
 
     def owned(self) -> list[dict]:
         """Stored objects (not copied) that have ownerReferences."""
         with self._lock:
-            return [self._objects[key] for key in sorted(self._owned)]
+            return [self._objects[key] for key in sorted(self._owners_of)]
 
     def deleting_in_foreground(self) -> list[dict]:
         """Stored objects (not copied) waiting for their dependents to be deleted."""
@@ -348,12 +347,21 @@ class Store:
         self._changed.notify_all()
 
     def _index(self, key: Key, obj: dict) -> None:
+        self._unindex(key)
         metadata = obj["metadata"]
         self._uids[metadata["uid"]] = key
-        if metadata.get("ownerReferences"):
-            self._owned.add(key)
-        else:
-            self._owned.discard(key)
+        owners = {ref.get("uid") for ref in metadata.get("ownerReferences") or []}
+        if owners:
+            self._owners_of[key] = owners
+            for uid in owners:
+                self._dependents.setdefault(uid, set()).add(key)
+
+    def _unindex(self, key: Key) -> None:
+        for uid in self._owners_of.pop(key, ()):
+            dependents = self._dependents[uid]
+            dependents.discard(key)
+            if not dependents:
+                del self._dependents[uid]
 
     def _terminate_namespace(self, rt: ResourceType, key: Key, namespace: dict) -> dict:
         """Mark the namespace Terminating; it goes, with its objects, once empty or after a grace
@@ -397,7 +405,7 @@ class Store:
         obj = self._objects.pop(key)
         self._managers.pop(key, None)
         self._uids.pop(obj["metadata"]["uid"], None)
-        self._owned.discard(key)
+        self._unindex(key)
         self._foreground.discard(key)
         self._version += 1
         gone = _copy(obj)
