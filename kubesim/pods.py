@@ -13,6 +13,7 @@ from .store import now
 STABLE = float("inf")
 # A pod that cannot pull its image checks again this often, so clearing the rule lets it start.
 RETRY_SECONDS = 0.5
+CRASH_BACKOFF_CAP = 5.0
 
 
 class Kubelet:
@@ -90,19 +91,23 @@ class Kubelet:
                 _container(c, False, {"terminated": _exit(1, "Error")}) for c in containers])
             status["conditions"] = _not_ready(containers, "PodFailed")
         elif rule is not None:
-            previous = {s["name"]: s.get("restartCount", 0)
-                        for s in status.get("containerStatuses") or []}
+            restarts = 1 + max((s.get("restartCount", 0)
+                                for s in status.get("containerStatuses") or []), default=0)
             name = pod["metadata"]["name"]
+            # The kubelet's back-off doubles from 10 s up to 5 min; here from the start delay
+            # up to CRASH_BACKOFF_CAP, so a test sees restarts within seconds.
+            backoff = min(10 * 2 ** (restarts - 1), 300)
             status.update(phase="Running", containerStatuses=[
                 {**_container(c, False, {"waiting": {
                     "reason": "CrashLoopBackOff",
-                    "message": f"back-off 10s restarting failed container={c['name']} "
-                               f"pod={name}"}}),
-                 "restartCount": previous.get(c["name"], -1) + 1,
+                    "message": f"back-off {_duration(backoff)} restarting failed "
+                               f"container={c['name']} pod={name}"}}),
+                 "restartCount": restarts,
                  "lastState": {"terminated": _exit(1, "Error")}}
                 for c in containers])
             status["conditions"] = _not_ready(containers)
-            due = moment + max(delay, RETRY_SECONDS / 10)
+            due = moment + min(max(delay, RETRY_SECONDS / 10) * 2 ** (restarts - 1),
+                               CRASH_BACKOFF_CAP)
         elif _runs_to_completion(pod) and status.get("phase") == "Running":
             status.update(phase="Succeeded", containerStatuses=[
                 _container(c, False, {"terminated": _exit(0, "Completed")}) for c in containers])
@@ -161,6 +166,12 @@ def _start_delay(cluster: Cluster, rule: ImageRule | None) -> float:
     if rule is not None and rule.start_seconds is not None:
         return rule.start_seconds
     return cluster.settings.pod_start_seconds
+
+
+def _duration(seconds: int) -> str:
+    """Go's spelling of a duration, as the kubelet prints it: 10s, 1m20s, 5m0s."""
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
 
 
 def _runs_to_completion(pod: dict) -> bool:
