@@ -27,7 +27,12 @@ class Kubelet:
         _register_nodes(cluster)
         current = set()
         moment = time.monotonic()
-        for pod in cluster.objects("", "Pod"):
+        pods = cluster.objects("", "Pod")
+        load = {name: 0 for name in cluster.settings.node_names}
+        for pod in pods:
+            if pod["spec"].get("nodeName") in load:
+                load[pod["spec"]["nodeName"]] += 1
+        for pod in pods:
             uid = pod["metadata"]["uid"]
             current.add(uid)
             if is_deleting(pod) or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
@@ -36,7 +41,7 @@ class Kubelet:
             rule = cluster.controls.image_rule(images)
             if uid not in self._due:
                 self._due[uid] = moment + _start_delay(cluster, rule)
-                self._schedule(cluster, pod)
+                self._schedule(cluster, pod, load)
                 continue
             if moment < self._due[uid]:
                 if self._due[uid] != STABLE:
@@ -48,10 +53,11 @@ class Kubelet:
         for uid in set(self._due) - current:
             del self._due[uid]
 
-    def _schedule(self, cluster: Cluster, pod: dict) -> None:
-        """Bind the pod to a node and show it as being created."""
+    def _schedule(self, cluster: Cluster, pod: dict, load: dict[str, int]) -> None:
+        """Bind the pod to the node with the fewest pods and show it as being created."""
         if not pod["spec"].get("nodeName"):
-            node = cluster.settings.node_names[0]
+            node = min(load, key=lambda name: (load[name], name))
+            load[node] += 1
             cluster.update(pod, lambda current: current["spec"].update(nodeName=node))
             pod = cluster.store.by_uid(pod["metadata"]["uid"])
         cluster.set_status(pod, {

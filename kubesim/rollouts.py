@@ -58,7 +58,6 @@ def create_pod(cluster: Cluster, owner: dict, generate_name: str, name: str | No
     pod_spec = copy.deepcopy(template.get("spec") or {})
     pod_spec.update(spec or {})
     pod_spec.setdefault("restartPolicy", "Always")
-    pod_spec.setdefault("nodeName", cluster.settings.node_names[0])
     cluster.create("", "Pod", owner["metadata"]["namespace"],
                    {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec})
 

@@ -1,9 +1,10 @@
 """The simulator's state: objects, resource versions, watch events, behind one lock.
 
 One module because it is one class: every write changes objects, field managers, the
-resource version and the event history together under the same lock, and a watch reads
-that history under it too. The rules it applies (defaults, validation, field ownership,
-patches) each live in their own module.
+ownership indexes, the resource version and the event history together under the same
+lock, and a watch reads that history under it too (as the controllers read the objects).
+The rules it applies (defaults, validation, field ownership, patches) each live in their
+own module.
 """
 
 from __future__ import annotations

@@ -5,10 +5,16 @@ rules keep pods from ever getting ready."""
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import threading
 
 import pytest
 import yaml
 
+from kubesim.controllers import Settings
+from kubesim.kubeconfig import write_kubeconfig
+from kubesim.server import make_server
+from kubesim.simulator import Simulator
 from tests.support import wait_until
 
 
@@ -255,6 +261,41 @@ def test_a_daemonset_runs_one_pod_on_the_node(sim, namespace):
     assert 'daemon set "agent" successfully rolled out' in out.stdout
     (pod,) = pods(sim, namespace)
     assert pod["spec"]["nodeName"] == sim.get_json("nodes")["items"][0]["metadata"]["name"]
+
+
+def test_with_several_nodes_a_daemonset_runs_on_each_and_pods_spread(tmp_path):
+    sim = Simulator(Settings(pod_start_seconds=0.05, nodes=3))
+    sim.start()
+    server = make_server("127.0.0.1", 0, sim)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "sim.kubeconfig"
+    write_kubeconfig(kubeconfig, f"http://127.0.0.1:{server.server_address[1]}")
+
+    def kubectl(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir",
+                               str(tmp_path / "cache"), *args], input=stdin, check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    try:
+        agent = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                 "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                          "template": {"metadata": {"labels": {"app": "agent"}},
+                                       "spec": {"containers": [{"name": "a", "image": "a"}]}}}}
+        kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all([agent, deployment(replicas=3)]))
+        kubectl("rollout", "status", "daemonset/agent", "--timeout=30s")
+        kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+
+        def nodes(selector: str) -> list[str]:
+            found = yaml.safe_load(kubectl("get", "pods", "-l", selector, "-o", "yaml"))
+            return sorted(pod["spec"]["nodeName"] for pod in found["items"])
+
+        every_node = ["sim-node-1", "sim-node-2", "sim-node-3"]
+        assert nodes("app=agent") == every_node
+        assert nodes("app=web") == every_node
+    finally:
+        server.shutdown()
+        server.server_close()
+        sim.stop()
 
 
 def test_a_job_completes(sim, namespace):
