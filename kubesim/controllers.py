@@ -66,10 +66,11 @@ def random_suffix() -> str:
     return "".join(secrets.choice(_SAFE_ALPHABET) for _ in range(5))
 
 
-def owner_reference(owner: dict, controller: bool = True) -> dict:
+def owner_reference(owner: dict) -> dict:
+    """The reference a controller puts on what it makes (or adopts)."""
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
             "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
-            "controller": controller, "blockOwnerDeletion": True}
+            "controller": True, "blockOwnerDeletion": True}
 
 
 def controlled_by(obj: dict, owner: dict) -> bool:

@@ -85,6 +85,8 @@ def _roll(cluster: Cluster, deployment: dict) -> None:
     revision = 1 + max((int((rs["metadata"].get("annotations") or {}).get(REVISION, "0"))
                         for rs in replicasets), default=0)
     if new is None:
+        new = _adopt(cluster, deployment, f"{deployment['metadata']['name']}-{wanted_hash}")
+    if new is None:
         new = _create_replicaset(cluster, deployment, wanted_hash, revision,
                                  desired if not olds else 0)
         if new is None:
@@ -106,6 +108,21 @@ def _roll(cluster: Cluster, deployment: dict) -> None:
     else:
         _rolling_update(cluster, new, olds, desired, strategy.get("rollingUpdate") or {})
     _prune_history(cluster, olds, spec.get("revisionHistoryLimit", 10))
+
+
+def _adopt(cluster: Cluster, deployment: dict, name: str) -> dict | None:
+    """The Deployment's ReplicaSet left without a controller (deleted with
+    `--cascade=orphan`), taken back as the deployment controller does; None if there is none."""
+    orphan = next((rs for rs in cluster.in_namespace("apps", "ReplicaSet",
+                                                     deployment["metadata"]["namespace"])
+                   if rs["metadata"]["name"] == name
+                   and not any(ref.get("controller")
+                               for ref in rs["metadata"].get("ownerReferences") or [])), None)
+    if orphan is None:
+        return None
+    cluster.update(orphan, lambda rs: rs["metadata"].setdefault("ownerReferences", []).append(
+        owner_reference(deployment)))
+    return cluster.store.by_uid(orphan["metadata"]["uid"])
 
 
 def _create_replicaset(cluster: Cluster, deployment: dict, hash_value: str, revision: int,

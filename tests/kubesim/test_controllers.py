@@ -147,13 +147,20 @@ def test_delete_in_the_background_lets_the_collector_remove_the_pods(sim, namesp
     assert sim.get_json("rs", "-n", namespace)["items"] == []
 
 
-def test_delete_with_orphan_keeps_the_replicaset_without_its_owner(sim, namespace):
+def test_delete_with_orphan_keeps_the_replicaset_until_a_new_deployment_adopts_it(
+        sim, namespace):
     apply(sim, namespace, deployment(replicas=1))
     rollout_status(sim, namespace, "deployment/web")
+    (pod,) = pods(sim, namespace)
     sim.kubectl("delete", "deployment/web", "--cascade=orphan", "-n", namespace)
     replicaset = sim.get_json("rs", "-n", namespace)["items"][0]
     assert "ownerReferences" not in replicaset["metadata"]
-    assert len(pods(sim, namespace)) == 1
+    apply(sim, namespace, deployment(replicas=1))
+    rollout_status(sim, namespace, "deployment/web")
+    web = sim.get_json("deployment", "web", "-n", namespace)
+    (adopted,) = sim.get_json("rs", "-n", namespace)["items"]
+    assert adopted["metadata"]["ownerReferences"][0]["uid"] == web["metadata"]["uid"]
+    assert [p["metadata"]["uid"] for p in pods(sim, namespace)] == [pod["metadata"]["uid"]]
 
 
 def test_a_never_ready_image_shows_image_pull_back_off_and_the_rollout_times_out(sim, namespace):
