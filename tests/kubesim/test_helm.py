@@ -53,7 +53,8 @@ def chart(tmp_path_factory) -> Path:
 @pytest.fixture
 def helm(sim, helm_path, namespace, tmp_path):
     """Run helm in the test's namespace against the simulator, with homes of its own."""
-    env = {"KUBECONFIG": str(sim.kubeconfig), "PATH": "/usr/bin:/bin",
+    # HOME too: Helm keeps its discovery cache under $HOME/.kube.
+    env = {"KUBECONFIG": str(sim.kubeconfig), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
            "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "cfg"),
            "HELM_DATA_HOME": str(tmp_path / "data")}
 
