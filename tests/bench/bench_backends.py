@@ -5,8 +5,8 @@ Run: .venv/bin/python -m tests.bench.bench_backends   (needs scripts/docker-engi
 The example (tests/docker/guestbook: three Deployments and three Services, 7 pods) is
 expanded once by a real expander; each backend then gets it through a gunicorn-served
 resourcifier, as the manager sends it: one request for the whole batch. Prints one
-line per backend with the median of a few rounds: kubectl on the simulator (which
-stores objects and runs nothing) and docker on a real engine (which starts containers).
+line per backend with the median of a few rounds: kubectl on the simulator (whose pods
+are simulated, no container runs) and docker on a real engine (which starts containers).
 """
 
 from __future__ import annotations
