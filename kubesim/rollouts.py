@@ -33,8 +33,9 @@ def reconcile_replicasets(cluster: Cluster) -> None:
         for _ in range(wanted - len(pods)):
             create_pod(cluster, replicaset, f"{replicaset['metadata']['name']}-")
         # Like the ReplicaSet controller: drop pods that are not ready first, newest first.
-        extra = sorted(pods, key=lambda pod: (is_ready(pod),
-                                              pod["metadata"]["creationTimestamp"]))
+        newest_first = sorted(pods, key=lambda pod: pod["metadata"]["creationTimestamp"],
+                              reverse=True)
+        extra = sorted(newest_first, key=is_ready)
         for pod in extra[:max(0, len(pods) - wanted)]:
             cluster.delete(pod)
         pods = [pod for pod in cluster.controlled(replicaset, "", "Pod") if not is_deleting(pod)]
@@ -192,7 +193,7 @@ def _report(cluster: Cluster, deployment: dict) -> None:
     spec = deployment["spec"]
     desired = spec.get("replicas", 1)
     wanted_hash = template_hash(spec.get("template"))
-    replicasets = [rs for rs in cluster.controlled(deployment, "apps", "ReplicaSet")]
+    replicasets = cluster.controlled(deployment, "apps", "ReplicaSet")
     new = next((rs for rs in replicasets if _template_of(rs) == wanted_hash), None)
 
     def total(field: str, sets: list[dict]) -> int:
