@@ -10,7 +10,10 @@ FOREGROUND = "foregroundDeletion"
 
 def collect_garbage(cluster: Cluster) -> None:
     store = cluster.store
-    for dependent in store.owned():
+    # An owner is in its dependents' namespace, or cluster-scoped: a change to one of those
+    # ("" in the scope) may orphan dependents anywhere.
+    scope = cluster.scope if cluster.scope is None or "" not in cluster.scope else None
+    for dependent in store.owned(scope):
         owners = [store.by_uid(ref.get("uid")) for ref in dependent["metadata"]["ownerReferences"]]
         live = [owner for owner in owners if owner is not None]
         if not live:

@@ -114,13 +114,18 @@ def set_condition(conditions: list[dict], kind: str, state: str, reason: str, me
 
 class Cluster:
     """The store as the controllers see it: reads of stored objects, writes as the controller
-    manager. Every method runs under the store's lock, held by the loop for a whole pass."""
+    manager. Every method runs under the store's lock, held by the loop for a whole pass.
+
+    `scope` is the set of namespaces a pass looks at (None: all): those where something
+    changed or a timer is due. Every controller acts within one namespace, so the others
+    cannot need anything."""
 
     def __init__(self, store: Store, controls: Controls, settings: Settings):
         self.store = store
         self.controls = controls
         self.settings = settings
-        self._wake_at: float | None = None
+        self.scope: set[str] | None = None
+        self._wakes: dict[str, float] = {}
         self._options = WriteOptions(field_manager=CONTROLLER, field_validation="Ignore")
 
     def type(self, group: str, kind: str) -> ResourceType:
@@ -128,11 +133,12 @@ class Cluster:
                     if (t.group, t.kind) == (group, kind))
 
     def objects(self, group: str, kind: str) -> list[dict]:
-        return self.store.peek(self.type(group, kind))
+        """The stored objects of a kind in the pass's scope (cluster-scoped ones: all)."""
+        rt = self.type(group, kind)
+        return self.store.peek(rt, self.scope if rt.namespaced else None)
 
     def in_namespace(self, group: str, kind: str, namespace: str) -> list[dict]:
-        return [obj for obj in self.objects(group, kind)
-                if obj["metadata"].get("namespace") == namespace]
+        return self.store.peek(self.type(group, kind), {namespace})
 
     def controlled(self, owner: dict, group: str, kind: str) -> list[dict]:
         """Objects of a kind whose controller is `owner`, oldest first."""
@@ -183,14 +189,19 @@ class Cluster:
             if error.code != 404:
                 raise
 
-    def wake_at(self, moment: float) -> None:
-        """Ask for another pass at monotonic time `moment` even if nothing changes."""
-        if self._wake_at is None or moment < self._wake_at:
-            self._wake_at = moment
+    def wake_at(self, moment: float, namespace: str) -> None:
+        """Ask for a pass over `namespace` at monotonic time `moment`, even if nothing
+        changes there."""
+        if moment < self._wakes.get(namespace, float("inf")):
+            self._wakes[namespace] = moment
 
-    def take_wake_time(self) -> float | None:
-        moment, self._wake_at = self._wake_at, None
-        return moment
+    def due(self, moment: float) -> tuple[set[str], float | None]:
+        """Take the namespaces whose timers are due at `moment`; return them and the time
+        of the next timer."""
+        due = {namespace for namespace, at in self._wakes.items() if at <= moment}
+        for namespace in due:
+            del self._wakes[namespace]
+        return due, min(self._wakes.values(), default=None)
 
 
 class ControllerLoop:
@@ -208,10 +219,12 @@ class ControllerLoop:
     def stop(self) -> None:
         self._stopped.set()
 
-    def run_once(self) -> None:
-        """One pass over every reconciler, atomically with respect to API requests."""
+    def run_once(self, scope: set[str] | None = None) -> None:
+        """One pass over every reconciler for the namespaces in `scope` (None: all),
+        atomically with respect to API requests."""
         store = self.cluster.store
         with store.lock:
+            self.cluster.scope = scope
             for reconcile in self.reconcilers:
                 try:
                     reconcile(self.cluster)
@@ -220,20 +233,19 @@ class ControllerLoop:
 
     def _run(self) -> None:
         store = self.cluster.store
-        seen = None
+        seen: int | None = None
         while not self._stopped.is_set():
             version = int(store.resource_version)
-            wake = self.cluster.take_wake_time()
-            due = wake is not None and time.monotonic() >= wake
+            due, next_wake = self.cluster.due(time.monotonic())
             if version == seen and not due:
-                store.wait_for_change(version, 1.0 if wake is None
-                                      else min(1.0, wake - time.monotonic()))
-                if wake is not None:
-                    self.cluster.wake_at(wake)
+                wait = 1.0 if next_wake is None else next_wake - time.monotonic()
+                store.wait_for_change(version, max(0.0, min(1.0, wait)))
                 continue
             if version != seen:
                 time.sleep(SETTLE_SECONDS)
-            # The pass's own writes (a new ReplicaSet needs pods) bring another pass; the
-            # one that changes nothing lets `seen` catch up.
-            seen = int(store.resource_version)
-            self.run_once()
+            with store.lock:
+                changed = None if seen is None else store.changed_namespaces(seen)
+                # The pass's own writes (a new ReplicaSet needs pods) bring another pass; the
+                # one that changes nothing lets `seen` catch up.
+                seen = int(store.resource_version)
+                self.run_once(None if changed is None else changed | due)

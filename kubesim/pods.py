@@ -25,32 +25,23 @@ class Kubelet:
 
     def __call__(self, cluster: Cluster) -> None:
         _register_nodes(cluster)
-        current = set()
         moment = time.monotonic()
-        pods = cluster.objects("", "Pod")
-        load = {name: 0 for name in cluster.settings.node_names}
-        for pod in pods:
-            if pod["spec"].get("nodeName") in load:
-                load[pod["spec"]["nodeName"]] += 1
-        for pod in pods:
+        load: dict[str, int] | None = None
+        for pod in cluster.objects("", "Pod"):
             uid = pod["metadata"]["uid"]
-            current.add(uid)
             if is_deleting(pod) or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             images = [c.get("image", "") for c in pod["spec"].get("containers") or []]
             rule = cluster.controls.image_rule(images)
             if uid not in self._due:
+                load = load if load is not None else _node_load(cluster)
                 self._due[uid] = moment + _start_delay(cluster, rule)
                 self._schedule(cluster, pod, load)
-                continue
-            if moment < self._due[uid]:
-                if self._due[uid] != STABLE:
-                    cluster.wake_at(self._due[uid])
-                continue
-            self._due[uid] = self._advance(cluster, pod, rule, moment)
+            elif moment >= self._due[uid]:
+                self._due[uid] = self._advance(cluster, pod, rule, moment)
             if self._due[uid] != STABLE:
-                cluster.wake_at(self._due[uid])
-        for uid in set(self._due) - current:
+                cluster.wake_at(self._due[uid], pod["metadata"]["namespace"])
+        for uid in [uid for uid in self._due if cluster.store.by_uid(uid) is None]:
             del self._due[uid]
 
     def _schedule(self, cluster: Cluster, pod: dict, load: dict[str, int]) -> None:
@@ -160,6 +151,15 @@ def _register_nodes(cluster: Cluster) -> None:
                              "architecture": "amd64", "containerRuntimeVersion": "sim"},
             },
         })
+
+
+def _node_load(cluster: Cluster) -> dict[str, int]:
+    """Pods per simulated node, across every namespace."""
+    load = dict.fromkeys(cluster.settings.node_names, 0)
+    for pod in cluster.store.peek(cluster.type("", "Pod")):
+        if pod["spec"].get("nodeName") in load:
+            load[pod["spec"]["nodeName"]] += 1
+    return load
 
 
 def _node_number(cluster: Cluster, pod: dict) -> int:

@@ -67,18 +67,18 @@ def reconcile_deployments(cluster: Cluster) -> None:
     for deployment in cluster.objects("apps", "Deployment"):
         if is_deleting(deployment):
             continue
+        wanted_hash = template_hash(deployment["spec"].get("template"))
         if not deployment["spec"].get("paused"):
-            _roll(cluster, deployment)
-        _report(cluster, cluster.store.by_uid(deployment["metadata"]["uid"]))
+            _roll(cluster, deployment, wanted_hash)
+        _report(cluster, cluster.store.by_uid(deployment["metadata"]["uid"]), wanted_hash)
 
 
 def _template_of(replicaset: dict) -> str:
     return (replicaset["metadata"].get("labels") or {}).get(HASH_LABEL, "")
 
 
-def _roll(cluster: Cluster, deployment: dict) -> None:
+def _roll(cluster: Cluster, deployment: dict, wanted_hash: str) -> None:
     spec = deployment["spec"]
-    wanted_hash = template_hash(spec.get("template"))
     replicasets = cluster.controlled(deployment, "apps", "ReplicaSet")
     new = next((rs for rs in replicasets if _template_of(rs) == wanted_hash), None)
     olds = [rs for rs in replicasets if rs is not new]
@@ -189,10 +189,9 @@ def _prune_history(cluster: Cluster, olds: list[dict], limit: int) -> None:
         cluster.delete(replicaset)
 
 
-def _report(cluster: Cluster, deployment: dict) -> None:
+def _report(cluster: Cluster, deployment: dict, wanted_hash: str) -> None:
     spec = deployment["spec"]
     desired = spec.get("replicas", 1)
-    wanted_hash = template_hash(spec.get("template"))
     replicasets = cluster.controlled(deployment, "apps", "ReplicaSet")
     new = next((rs for rs in replicasets if _template_of(rs) == wanted_hash), None)
 
@@ -258,7 +257,8 @@ def _progressing(cluster: Cluster, deployment: dict, conditions: list[dict], new
     if since >= deadline + 1:
         return set_condition(conditions, "Progressing", "False", "ProgressDeadlineExceeded",
                              f'ReplicaSet "{name}" has timed out progressing.', update_time=True)
-    cluster.wake_at(time.monotonic() + deadline + 1 - since)
+    cluster.wake_at(time.monotonic() + deadline + 1 - since,
+                    deployment["metadata"]["namespace"])
     return conditions
 
 

@@ -108,6 +108,9 @@ class Store:
             # uid -> key of every object, owned object -> its owners' uids, and owner uid ->
             # its dependents: what the controllers need without scanning every object.
             self._uids: dict[str, Key] = {}
+            # (group, plural, namespace) -> keys, so a controller reads one kind of one
+            # namespace without walking every object.
+            self._placed: dict[tuple[str, str, str], set[Key]] = {}
             self._owners_of: dict[Key, set[str]] = {}
             self._dependents: dict[str, set[Key]] = {}
             self._foreground: set[Key] = set()  # deleted in the foreground, dependents remain
@@ -158,11 +161,26 @@ class Store:
         """The store's lock: controllers hold it for a whole pass so it sees one state."""
         return self._lock
 
-    def peek(self, rt: ResourceType) -> list[dict]:
-        """The stored objects of one resource, not copied: read them under `lock`, never
-        change them."""
+    def peek(self, rt: ResourceType, namespaces: set[str] | None = None) -> list[dict]:
+        """The stored objects of one resource (in `namespaces`, when given), not copied: read
+        them under `lock`, never change them."""
         with self._lock:
-            return [obj for key, obj in self._objects.items() if key[:2] == (rt.group, rt.plural)]
+            if namespaces is None:
+                places = [place for place in self._placed if place[:2] == (rt.group, rt.plural)]
+            else:
+                places = [(rt.group, rt.plural, namespace) for namespace in namespaces]
+            return [self._objects[key] for place in places
+                    for key in sorted(self._placed.get(place, ()))]
+
+    def changed_namespaces(self, since: int) -> set[str] | None:
+        """The namespaces ("" for cluster-scoped objects) of every change after resource
+        version `since`; None when the history no longer reaches back that far."""
+        with self._lock:
+            if since > self._version or (self._events and
+                                         self._events[0].resource_version > since + 1):
+                return None
+            return {event.obj["metadata"].get("namespace", "")
+                    for event in self._events_since(since)}
 
     def by_uid(self, uid: str) -> dict | None:
         """The stored object with this uid (not copied), if it exists."""
@@ -175,10 +193,11 @@ class Store:
         with self._lock:
             return [self._objects[key] for key in sorted(self._dependents.get(uid, ()))]
 
-    def owned(self) -> list[dict]:
-        """Stored objects (not copied) that have ownerReferences."""
+    def owned(self, namespaces: set[str] | None = None) -> list[dict]:
+        """Stored objects (not copied) that have ownerReferences (in `namespaces`, if given)."""
         with self._lock:
-            return [self._objects[key] for key in sorted(self._owners_of)]
+            return [self._objects[key] for key in sorted(self._owners_of)
+                    if namespaces is None or key[2] in namespaces]
 
     def deleting_in_foreground(self) -> list[dict]:
         """Stored objects (not copied) waiting for their dependents to be deleted."""
@@ -349,6 +368,7 @@ class Store:
 
     def _index(self, key: Key, obj: dict) -> None:
         self._unindex(key)
+        self._placed.setdefault(key[:3], set()).add(key)
         metadata = obj["metadata"]
         self._uids[metadata["uid"]] = key
         owners = {ref.get("uid") for ref in metadata.get("ownerReferences") or []}
@@ -407,6 +427,10 @@ class Store:
         self._managers.pop(key, None)
         self._uids.pop(obj["metadata"]["uid"], None)
         self._unindex(key)
+        place = self._placed[key[:3]]
+        place.discard(key)
+        if not place:
+            del self._placed[key[:3]]
         self._foreground.discard(key)
         self._version += 1
         gone = _copy(obj)
