@@ -1,6 +1,6 @@
 """The control loop: what a cluster's controller manager and kubelets do, without running
-anything. Each pass reconciles every object the controllers care about, under the store's
-lock, after any change or when a timer (a pod's start, a progress deadline) is due."""
+anything. A pass reconciles the objects of the namespaces where something changed or a
+timer (a pod's start, a progress deadline) is due, under the store's lock."""
 
 from __future__ import annotations
 
