@@ -12,7 +12,7 @@ bp = Blueprint("expander", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    return "ok"
+    return Response("ok", mimetype="text/plain")
 
 
 @bp.post("/expand")
