@@ -13,6 +13,7 @@ each start: a record of deployments whose objects no longer exist would only mis
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -113,7 +114,10 @@ def up(
         folder.mkdir(parents=True, exist_ok=True)
 
     token = ctx.find_root().params.get("token")
-    env = {"DM_API_TOKEN": token} if token else {}
+    # The expander and resourcifier never serve anonymous callers: one token shared by
+    # the three services, the caller's when DM_INTERNAL_TOKEN is set, else a fresh one.
+    internal = {"DM_INTERNAL_TOKEN": os.environ.get("DM_INTERNAL_TOKEN") or secrets.token_hex(32)}
+    env = {**internal, "DM_API_TOKEN": token} if token else internal
     serve = ["--host", host, "--workers", str(workers)]
     urls = {
         "manager": f"http://{host}:{manager_port}",
@@ -144,12 +148,15 @@ def up(
             )
             stack.wait_until_answering(sim, f"{urls['simulator']}/healthz")
         expander = stack.start(
-            "expander", [console_script("dm-expander"), "--port", str(expander_port), *serve]
+            "expander",
+            [console_script("dm-expander"), "--port", str(expander_port), *serve],
+            internal,
         )
         resourcifier = stack.start(
             "resourcifier",
             [console_script("dm-resourcifier"), "--port", str(resourcifier_port), *serve,
              *resourcifier_flags],
+            internal,
         )
         manager = stack.start(
             "manager",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 from typing import Any, Callable, Sequence
 
@@ -14,6 +15,8 @@ from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from dmcommon.settings import Setting
+
+log = logging.getLogger("dm")
 
 # Request line and header limits: gunicorn's largest, so that the answer to a request
 # over them is the only one gunicorn writes itself (in JSON, by JsonErrorWorker).
@@ -59,7 +62,12 @@ def service_command(
         module_name, _, function = factory_path.partition(":")
         factory = getattr(importlib.import_module(module_name), function)
         # Fail before forking workers when the settings are unusable.
-        factory(overrides)
+        app = factory(overrides)
+        if not app.config.get("INTERNAL_TOKEN"):
+            log.warning(
+                "dm-%s serves without DM_INTERNAL_TOKEN: the calls between the services "
+                "carry no token and anyone who reaches a service is served", name,
+            )
         options = {
             "bind": f"{host}:{port}",
             "workers": workers,
