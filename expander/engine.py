@@ -148,13 +148,20 @@ class Expander:
             "type": type_,
             "current_time": self.now,
         }
-        result = self._run(template, where, properties, env)
+        try:
+            result = self._run(template, where, properties, env)
+        except BadRequest as error:
+            hide = schema.redactor(properties) if schema else None
+            raise ExpansionError(hide.text(error.message) if hide else error.message) from None
         if not isinstance(result, dict) or "resources" not in result:
             raise ExpansionError(f"{where}: the template's result has no 'resources:' list")
         children = self._expand_list(
             result["resources"], f"template {template.path}", [*chain, template.path], expansion
         )
         node = {"name": name, "type": type_, "properties": properties, "resources": children}
+        if schema and schema.sensitive_paths:
+            # Which properties hold secrets, for those who show the layout (the manager).
+            node["sensitive"] = schema.sensitive_paths
         node.update({key: value for key, value in result.items() if key not in node})
         return node
 

@@ -6,6 +6,7 @@ import re
 from typing import Any, Callable
 
 from dmcommon.errors import BadRequest
+from dmcommon.redact import Redactor, secret_values
 from dmcommon.settings import parse_bool
 from resourcifier.backend import Backend, ResourceResult
 from resourcifier.configuration import Configuration
@@ -66,7 +67,10 @@ class Resourcifier:
             configuration.check_kinds(self.backend)
         configuration.check_duplicates(self.default_namespace)
         results = action(configuration.objects, configuration.namespace, dry_run)
+        # A cluster error may quote the values it refused: Secret values never leave here.
+        hide = Redactor(set().union(*map(secret_values, configuration.objects)))
         for resource, result in zip(configuration.resources, results, strict=True):
+            result.errors = [hide.text(error) for error in result.errors]
             resource.state = result
         return configuration
 
