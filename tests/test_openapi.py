@@ -9,7 +9,6 @@ service is reported at the end of the module.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 import requests
@@ -24,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from dmcommon.openapi import openapi_document
-from tests.support import ServiceProcess, start_manager, start_service, start_simulator
+from tests.support import OwnStack, start_own_stack
 
 CHECKS = [
     not_a_server_error,
@@ -43,32 +42,18 @@ EXAMPLES = settings(
 REQUESTS: Counter[str] = Counter()
 
 
-@dataclass
-class Services:
-    urls: dict[str, str]
-    processes: list[ServiceProcess]
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory, request):
-    workdir = tmp_path_factory.mktemp("openapi")
-    simulator, _, kubeconfig = start_simulator(workdir)
-    expander, expander_url = start_service("expander", workdir)
-    resourcifier, resourcifier_url = start_service(
-        "resourcifier", workdir, ["--kubeconfig", str(kubeconfig)]
-    )
-    manager, manager_url = start_manager(workdir, expander_url, resourcifier_url)
-    urls = {"manager": manager_url, "expander": expander_url, "resourcifier": resourcifier_url}
-    yield Services(urls, [simulator, expander, resourcifier, manager])
-    for process in (manager, resourcifier, expander, simulator):
-        process.stop()
+    stack = start_own_stack(tmp_path_factory.mktemp("openapi"))
+    yield stack
+    stack.stop()
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and REQUESTS:
         made = ", ".join(f"{name} {count}" for name, count in sorted(REQUESTS.items()))
         reporter.write_line(f"schemathesis requests made: {made}; 5xx: 0; schema violations: 0")
 
 
-def schema_of(services: Services, name: str):
+def schema_of(services: OwnStack, name: str):
     url = services.urls[name]
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     schema.config.update(base_url=url)

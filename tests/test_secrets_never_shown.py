@@ -10,15 +10,13 @@ import base64
 import json
 import re
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
 from dmcommon.redact import marker
 from tests.dmcli.runner import run_dm
-from tests.support import ServiceProcess, kubectl, start_manager, start_service, start_simulator
+from tests.support import kubectl, start_own_stack
 
 PASSWORD = "S3cr3t-p4ssw0rd-" + uuid.uuid4().hex[:8]
 API_KEY = "api-key-" + uuid.uuid4().hex[:12]
@@ -81,26 +79,11 @@ resources:
     }
 
 
-@dataclass
-class Stack:
-    manager: str
-    kubeconfig: Path
-    processes: list[ServiceProcess]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("secrets")
-    simulator, _, kubeconfig = start_simulator(workdir)
-    expander, expander_url = start_service("expander", workdir)
-    resourcifier, resourcifier_url = start_service(
-        "resourcifier", workdir, ["--kubeconfig", str(kubeconfig)]
-    )
-    manager, manager_url = start_manager(workdir, expander_url, resourcifier_url)
-    running = Stack(manager_url, kubeconfig, [simulator, expander, resourcifier, manager])
+    running = start_own_stack(tmp_path_factory.mktemp("secrets"))
     yield running
-    for process in reversed(running.processes):
-        process.stop()
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +101,7 @@ def assert_hidden(text: str) -> None:
         assert value not in text
 
 
-def live_value(stack: Stack, namespace: str, name: str, key: str) -> str:
+def live_value(stack, namespace: str, name: str, key: str) -> str:
     found = kubectl(stack.kubeconfig, "-n", namespace, "get", "secret", name, "-o", "json")
     return base64.b64decode(json.loads(found.stdout)["data"][key]).decode()
 
