@@ -38,6 +38,11 @@ def expansion_answer(answer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def redactor_of(manifest: Manifest) -> Redactor:
+    """Hides the secret values of `manifest` (kept apart from errors the cluster quotes)."""
+    return _redactor([item.to_wire() for item in manifest.resources], manifest.layout)
+
+
 def _redactor(resources: list[dict[str, Any]], layout: Any) -> Redactor:
     values = set().union(*(secret_values(item.get("properties")) for item in resources))
     for node in _nodes(layout):

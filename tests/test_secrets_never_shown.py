@@ -51,6 +51,20 @@ required: [password]
 """
 
 
+LEAKY_TEMPLATE = """\
+resources:
+- name: leaky
+  type: ConfigMap
+  properties:
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: leaky}
+    data:
+      token: {{ properties['token'] | tojson }}
+"""
+LEAKY_SCHEMA = "properties:\n  token: {sensitive: true}\n"
+
+
 def template(name: str, password=PASSWORD, extra: str = "") -> dict:
     content = f"""\
 resources:
@@ -75,6 +89,8 @@ resources:
         "imports": [
             {"name": "db.jinja", "content": DB_TEMPLATE},
             {"name": "db.jinja.schema", "content": DB_SCHEMA},
+            {"name": "leaky.jinja", "content": LEAKY_TEMPLATE},
+            {"name": "leaky.jinja.schema", "content": LEAKY_SCHEMA},
         ],
     }
 
@@ -202,6 +218,20 @@ def test_a_cluster_error_does_not_quote_a_secret_value(stack):
     ]
     assert errors and re.search(r"<redacted sha256:[0-9a-f]{8} len=\d+>", " ".join(errors))
     for text in (json.dumps(deployment), operations.text, json.dumps(manifest)):
+        assert_hidden(text)
+
+
+def test_a_cluster_error_does_not_quote_a_sensitive_value(stack):
+    """A sensitive property that ends up in an object the cluster refuses."""
+    namespace = "leaky-" + uuid.uuid4().hex[:6]
+    leaky = "- name: leak\n  type: leaky.jinja\n  properties:\n    token: {nested: %s}\n" % PASSWORD
+    body = {**template("leaky", extra=leaky), "namespace": namespace}
+    response = requests.post(f"{stack.manager}/deployments?wait=true", json=body, timeout=120)
+    assert response.json()["state"]["status"] == "Failed", response.text
+    operations = requests.get(f"{stack.manager}/deployments/leaky/operations", timeout=10)
+    errors = operations.json()[0]["errors"]
+    assert errors and re.search(r"<redacted sha256:[0-9a-f]{8} len=\d+>", " ".join(errors))
+    for text in (response.text, operations.text):
         assert_hidden(text)
 
 

@@ -25,6 +25,7 @@ from manager.models import (
     ManifestResource,
     ResourceState,
 )
+from manager.redaction import redactor_of
 from manager.references import MissingValue, build_graph, lookup, substitute
 from manager.workflow.records import Recorder
 from manager.workflow.services import Services
@@ -44,6 +45,8 @@ class Rollout:
         self.recorder = recorder
         self.manifest = manifest
         self.graph = build_graph([item.to_wire() for item in manifest.resources])
+        # Cluster errors may quote the values they refused: none is recorded.
+        self.hide = redactor_of(manifest)
         self.live: dict[int, dict[str, Any] | None] = {}
 
     def plan_steps(self) -> None:
@@ -261,6 +264,7 @@ class Rollout:
 
     def _set(self, index: int, state: ResourceState) -> None:
         record = self.manifest.resources[index]
+        state.errors = [self.hide.text(error) for error in state.errors]
         record.state = state
         step = self.recorder.step(record.name, APPLY)
         if state.status in _APPLIED:
