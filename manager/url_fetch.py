@@ -198,20 +198,19 @@ class Fetcher:
     def get(self, url: URL) -> Answer:
         """The body at `url` (a 200), or a missing Answer (a 404), following redirects."""
         for _ in range(MAX_REDIRECTS + 1):
-            address = self._checked_address(url)
-            response = self._send(url, address)
-            try:
-                if response.status in (301, 302, 303, 307, 308):
-                    location = response.headers.get("Location", "")
-                    url = url.join(location)
-                    continue
-                if response.status == 404:
-                    return Answer(None)
-                if response.status != 200:
-                    raise self.failed(url)
-                return Answer(self._read(url, response))
-            finally:
-                response.release_conn()
+            with self._pool(url, self._checked_address(url)) as pool:
+                response = self._send(pool, url)
+                try:
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = url.join(response.headers.get("Location", ""))
+                        continue
+                    if response.status == 404:
+                        return Answer(None)
+                    if response.status != 200:
+                        raise self.failed(url)
+                    return Answer(self._read(url, response))
+                finally:
+                    response.release_conn()
         raise self.failed(url)
 
     def failed(self, url: URL) -> BadRequest:
@@ -242,7 +241,8 @@ class Fetcher:
         """True when the allow-list names the host; `Refused` when it exists and does not."""
         if self.allowed_hosts is None:
             return False
-        if {url.host, f"{url.host}:{url.port}"} & self.allowed_hosts:
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        if {host, f"{host}:{url.port}"} & self.allowed_hosts:
             return True
         allowed = ", ".join(sorted(self.allowed_hosts))
         raise Refused(
@@ -250,20 +250,22 @@ class Fetcher:
             f"(allowed: {allowed})"
         )
 
-    def _send(self, url: URL, address: str) -> urllib3.BaseHTTPResponse:
-        """GET `url` over a connection to `address`, with the Host and TLS name of `url`."""
+    def _pool(self, url: URL, address: str) -> urllib3.HTTPConnectionPool:
+        """A connection pool to `address` that speaks for `url` (TLS name checked)."""
         timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
         options = dict(port=url.port, timeout=timeout, retries=False, maxsize=1)
         if url.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
+            return urllib3.HTTPSConnectionPool(
                 address,
                 server_hostname=url.host,
                 assert_hostname=url.host,
                 cert_reqs="CERT_REQUIRED",
                 **options,
             )
-        else:
-            pool = urllib3.HTTPConnectionPool(address, **options)
+        return urllib3.HTTPConnectionPool(address, **options)
+
+    def _send(self, pool: urllib3.HTTPConnectionPool, url: URL) -> urllib3.BaseHTTPResponse:
+        """GET `url` through `pool`, with the Host header of `url`."""
         try:
             return pool.urlopen(
                 "GET",
