@@ -16,7 +16,7 @@ import requests
 
 from tests.dmcli.fixtures import write_guestbook_copy
 from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
-from tests.docker.engine import engine_client, remove_namespace_leftovers
+from tests.resourcifier.backends.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
