@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import tempfile
 from typing import Any, Callable, Sequence
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from dmcommon.settings import Setting
+from dmcommon.logs import ACCESS_FORMAT, configure_logging, gunicorn_logger
+from dmcommon.settings import Setting, load_settings
+
+# Read by prometheus_client when it is first imported (see dmcommon/metrics.py).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class _Gunicorn(BaseApplication):
@@ -46,7 +52,14 @@ def service_command(
         for setting in settings:
             value = values[setting.key.lower()]
             if value is not None:
-                overrides[setting.key] = value
+                overrides[setting.key] = _parsed(setting, value)
+        try:
+            log_format = load_settings(settings, overrides)["LOG_FORMAT"]
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        configure_logging(log_format, log_level)
+        # Before the app (and with it prometheus_client) is imported.
+        metrics_dir = _metrics_directory(name)
         module_name, _, function = factory_path.partition(":")
         factory = getattr(importlib.import_module(module_name), function)
         # Fail before forking workers when the settings are unusable.
@@ -60,8 +73,12 @@ def service_command(
             "threads": threads,
             "timeout": timeout,
             "post_worker_init": _start_background,
+            "child_exit": _forget_worker_metrics,
+            "on_exit": (lambda server: shutil.rmtree(metrics_dir, True)) if metrics_dir else None,
             "loglevel": log_level,
+            "logger_class": gunicorn_logger(log_format),
             "accesslog": "-",
+            "access_log_format": ACCESS_FORMAT,
             "errorlog": "-",
             "worker_tmp_dir": "/dev/shm" if _has_shm() else None,
             # Several services (and test runs) share one host: no shared control socket.
@@ -96,6 +113,38 @@ def service_command(
             )
         )
     return click.Command(name, callback=run, params=params, help=f"Run the DM {name} service.")
+
+
+def _parsed(setting: Setting, value: Any) -> Any:
+    """A flag's value read the way its DM_* variable would be."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return setting.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=setting.flag) from None
+
+
+def _metrics_directory(name: str) -> str | None:
+    """Give the workers' metrics a directory of their own; return it when made here.
+
+    A directory named by PROMETHEUS_MULTIPROC_DIR is used as it is (one per service, emptied
+    between runs, as prometheus_client requires); else a new one is made and removed when
+    the service stops.
+    """
+    if os.environ.get(MULTIPROCESS_DIR):
+        return None
+    path = tempfile.mkdtemp(prefix=f"dm-{name}-metrics-")
+    os.environ[MULTIPROCESS_DIR] = path
+    return path
+
+
+def _forget_worker_metrics(server, worker) -> None:
+    """Drop the live gauges of a worker that exited; its counts stay in the sums."""
+    # Imported here: imported with this module, it would be before the directory is set.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _start_background(worker) -> None:

@@ -15,9 +15,11 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
+from expander.metrics import expansion_ended, sandbox_killed
 from expander.models import Limits
 from expander.sandbox.forkserver import failure, read_frame, write_frame
 
@@ -45,14 +47,17 @@ class Sandbox:
 
         An expansion error is raised as the DMError its status names.
         """
+        started = time.perf_counter()
         with self._lock:
             answer = self._exchange(
                 json.dumps(limits.to_dict()).encode(), body, limits.timeout + _GRACE_SECONDS
             )
         status, payload = int(answer[:3]), answer[3:]
-        if status == 200:
+        error = None if status == 200 else json.loads(payload)
+        expansion_ended(status, error and error.get("killed"), time.perf_counter() - started)
+        if error is None:
             return payload
-        raise _ERRORS.get(status, DMError)(json.loads(payload)["message"])
+        raise _ERRORS.get(status, DMError)(error["message"])
 
     @property
     def server_pid(self) -> int | None:
@@ -71,6 +76,7 @@ class Sandbox:
                 write_frame(process.stdin, body)
                 ready, _, _ = select.select([process.stdout], [], [], timeout)
                 if not ready:
+                    sandbox_killed("unresponsive")
                     break
                 answer = read_frame(process.stdout)
             except OSError:

@@ -13,6 +13,7 @@ from typing import Any
 
 from dmcommon.errors import BadRequest, DMError
 from dmcommon.identity import ObjectKey, object_key
+from manager import metrics
 from manager.labels import managed_labels
 from manager.models import (
     ABORTED,
@@ -304,6 +305,7 @@ class Rollout:
     def _set(self, index: int, state: ResourceState) -> None:
         record = self.manifest.resources[index]
         record.state = state
+        metrics.resource_ended(record.properties, state.status)
         step = self.recorder.step(record.name, APPLY)
         if state.status in _APPLIED:
             self.recorder.end(step, SUCCEEDED, state.status)
