@@ -101,6 +101,15 @@ def scrape_all(observed: Observed) -> dict[str, dict]:
     return {service: scrape(url) for service, url in observed.urls.items()}
 
 
+def growth(before: dict[str, dict], after: dict[str, dict]):
+    """`grew(service, name, **labels)`: how much a sample of `service` grew in between."""
+
+    def grew(service: str, name: str, **labels: str) -> float:
+        return moved(before[service], after[service], name, **labels)
+
+    return grew
+
+
 def log_lines(process: ServiceProcess) -> list[dict]:
     """The process's log, each line read as the JSON object it must be."""
     return [json.loads(line) for line in process.log_path.read_text().splitlines() if line]
@@ -137,17 +146,12 @@ def test_metrics_count_what_a_deploy_did_during_and_after_it(observed, namespace
     assert running["status"] == "Running"
     # Scraped several times: whichever worker answers, every worker's counts are in it.
     for _ in range(4):
-        during = scrape_all(observed)
-        manager = during["manager"]
-        assert moved(before["manager"], manager, "dm_operations_total",
-                     type="create", outcome="succeeded") == 0
-        assert moved(before["manager"], manager, "dm_resources_total",
-                     kind="ConfigMap", outcome="applied") == 1
-        assert moved(before["manager"], manager, "dm_health_waits_total", outcome="succeeded") == 1
-        assert moved(before["expander"], during["expander"], "dm_expansions_total",
-                     outcome="succeeded") == 1
-        assert moved(before["resourcifier"], during["resourcifier"], "dm_kubectl_runs_total",
-                     verb="apply", outcome="succeeded") >= 1
+        grew = growth(before, scrape_all(observed))
+        assert grew("manager", "dm_operations_total", type="create", outcome="succeeded") == 0
+        assert grew("manager", "dm_resources_total", kind="ConfigMap", outcome="applied") == 1
+        assert grew("manager", "dm_health_waits_total", outcome="succeeded") == 1
+        assert grew("expander", "dm_expansions_total", outcome="succeeded") == 1
+        assert grew("resourcifier", "dm_kubectl_runs_total", verb="apply", outcome="succeeded") >= 1
     assert operation_of(observed, operation_id)["status"] == "Running"
 
     observed.gate.touch()
@@ -156,32 +160,27 @@ def test_metrics_count_what_a_deploy_did_during_and_after_it(observed, namespace
         and operation
     )
     assert ended["status"] == "Succeeded", ended["errors"]
-    after = scrape_all(observed)
-    manager = after["manager"]
-    assert moved(before["manager"], manager, "dm_operations_total",
-                 type="create", outcome="succeeded") == 1
-    assert moved(before["manager"], manager, "dm_operation_duration_seconds_count",
-                 type="create") == 1
-    assert moved(before["manager"], manager, "dm_resources_total",
-                 kind="ConfigMap", outcome="applied") == 3
-    assert moved(before["manager"], manager, "dm_health_waits_total", outcome="succeeded") == 3
-    assert moved(before["manager"], manager, "dm_http_requests_total",
-                 route="/deployments", method="POST", status="202") == 1
-    assert moved(before["manager"], manager, "dm_repository_duration_seconds_count",
-                 operation="save_manifest") >= 2
-    expander = after["expander"]
-    assert moved(before["expander"], expander, "dm_expansions_total", outcome="succeeded") == 1
-    assert moved(before["expander"], expander, "dm_expansion_duration_seconds_count") == 1
-    assert moved(before["expander"], expander, "dm_http_requests_total",
-                 route="/expand", method="POST", status="200") == 1
-    resourcifier = after["resourcifier"]
+    grew = growth(before, scrape_all(observed))
+    assert grew("manager", "dm_operations_total", type="create", outcome="succeeded") == 1
+    assert grew("manager", "dm_operation_duration_seconds_count", type="create") == 1
+    assert grew("manager", "dm_resources_total", kind="ConfigMap", outcome="applied") == 3
+    assert grew("manager", "dm_health_waits_total", outcome="succeeded") == 3
+    assert (
+        grew("manager", "dm_http_requests_total", route="/deployments", method="POST", status="202")
+        == 1
+    )
+    assert grew("manager", "dm_repository_duration_seconds_count", operation="save_manifest") >= 2
+    assert grew("expander", "dm_expansions_total", outcome="succeeded") == 1
+    assert grew("expander", "dm_expansion_duration_seconds_count") == 1
+    assert (
+        grew("expander", "dm_http_requests_total", route="/expand", method="POST", status="200")
+        == 1
+    )
     # The namespace, then one kubectl apply per dependency level.
-    assert moved(before["resourcifier"], resourcifier, "dm_kubectl_runs_total",
-                 verb="apply", outcome="succeeded") == 3
-    assert moved(before["resourcifier"], resourcifier, "dm_kubectl_duration_seconds_count",
-                 verb="apply") == 3
-    assert moved(before["resourcifier"], resourcifier, "dm_http_requests_total",
-                 route="/configurations", method="POST", status="201") == 3
+    assert grew("resourcifier", "dm_kubectl_runs_total", verb="apply", outcome="succeeded") == 3
+    assert grew("resourcifier", "dm_kubectl_duration_seconds_count", verb="apply") == 3
+    applies = {"route": "/configurations", "method": "POST", "status": "201"}
+    assert grew("resourcifier", "dm_http_requests_total", **applies) == 3
 
 
 def test_metrics_answer_without_the_api_token_and_name_routes_not_paths(observed, app):
