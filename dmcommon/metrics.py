@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from dmcommon.server import MULTIPROCESS_DIR
 
 HTTP_REQUESTS = Counter(
     "dm_http_requests_total",
