@@ -26,7 +26,9 @@ def create_app(config: Mapping[str, Any] | None = None, sandbox: Sandbox | None 
     app.wsgi_app = RequestIds(app.wsgi_app)
     instrument(app)
     register_error_handlers(app)
-    require_bearer_token(app, app.config["INTERNAL_TOKEN"])
+    require_bearer_token(
+        app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz", "/metrics")
+    )
     app.extensions["expander"] = sandbox if sandbox is not None else Sandbox()
     app.register_blueprint(bp)
     return app

@@ -15,6 +15,13 @@ def healthz():
     return "ok"
 
 
+@bp.get("/readyz")
+def readyz():
+    """Ready when this worker's sandbox expands (its fork server is started if need be)."""
+    current_app.extensions["expander"].check()
+    return "ready"
+
+
 @bp.post("/expand")
 def expand():
     """Expand a configuration: `{"template", "env"}` -> `{"config", "layout"}`."""

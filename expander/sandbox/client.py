@@ -29,6 +29,9 @@ _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from expander.sandbox.forkserver import main; main()"
 )
+_READINESS_BODY = json.dumps(
+    {"template": {"name": "readiness", "content": "resources: []\n"}, "env": {}}
+).encode()
 # Time the fork server itself may take beyond the expansion's own limit: start-up,
 # forking and copying the answer.
 _GRACE_SECONDS = 30.0
@@ -58,6 +61,22 @@ class Sandbox:
         if error is None:
             return payload
         raise _ERRORS.get(status, DMError)(error["message"])
+
+    def check(self) -> None:
+        """Raise `ServiceUnavailable` unless this process's fork server expands a trivial
+        configuration (starting it first if need be). A sandbox busy expanding is working."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            answer = self._exchange(
+                json.dumps(Limits().to_dict()).encode(), _READINESS_BODY, _GRACE_SECONDS
+            )
+        finally:
+            self._lock.release()
+        if int(answer[:3]) != 200:
+            raise ServiceUnavailable(
+                f"the template sandbox cannot expand: {json.loads(answer[3:])['message']}"
+            )
 
     @property
     def server_pid(self) -> int | None:
