@@ -23,7 +23,9 @@ def token_matches(header: str, token: str) -> bool:
     return sent is not None and hmac.compare_digest(sent.encode(), token.encode())
 
 
-def require_bearer_token(app: Flask, token: str | None, exempt: Iterable[str] = ("/healthz",)):
+def require_bearer_token(
+    app: Flask, token: str | None, exempt: Iterable[str] = ("/healthz", "/metrics")
+):
     """When `token` is set, every request outside `exempt` (and `/openapi.json`) must send
     `Authorization: Bearer`.
 

@@ -6,6 +6,8 @@ import importlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 from typing import Any, Callable, Sequence
 
 import click
@@ -14,7 +16,11 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 
-from dmcommon.settings import Setting
+from dmcommon.logs import ACCESS_FORMAT, configure_logging, gunicorn_logger
+from dmcommon.settings import Setting, load_settings
+
+# Read by prometheus_client when it is first imported (see dmcommon/metrics.py).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 log = logging.getLogger("dm")
 
@@ -58,7 +64,14 @@ def service_command(
         for setting in settings:
             value = values[setting.key.lower()]
             if value is not None:
-                overrides[setting.key] = value
+                overrides[setting.key] = _parsed(setting, value)
+        try:
+            log_format = load_settings(settings, overrides)["LOG_FORMAT"]
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        configure_logging(log_format, log_level)
+        # Before the app (and with it prometheus_client) is imported.
+        metrics_dir = _metrics_directory(name)
         module_name, _, function = factory_path.partition(":")
         factory = getattr(importlib.import_module(module_name), function)
         # Fail before forking workers when the settings are unusable.
@@ -66,7 +79,8 @@ def service_command(
         if not app.config.get("INTERNAL_TOKEN"):
             log.warning(
                 "dm-%s serves without DM_INTERNAL_TOKEN: the calls between the services "
-                "carry no token and anyone who reaches a service is served", name,
+                "carry no token and anyone who reaches a service is served",
+                name,
             )
         options = {
             "bind": f"{host}:{port}",
@@ -79,8 +93,12 @@ def service_command(
             "post_worker_init": _start_background,
             "limit_request_line": LIMIT_REQUEST_LINE,
             "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
+            "child_exit": _forget_worker_metrics,
+            "on_exit": (lambda server: shutil.rmtree(metrics_dir, True)) if metrics_dir else None,
             "loglevel": log_level,
+            "logger_class": gunicorn_logger(log_format),
             "accesslog": "-",
+            "access_log_format": ACCESS_FORMAT,
             "errorlog": "-",
             "worker_tmp_dir": "/dev/shm" if _has_shm() else None,
             # Several services (and test runs) share one host: no shared control socket.
@@ -93,11 +111,17 @@ def service_command(
         click.Option(["--port"], default=default_port, show_default=True, type=int),
         click.Option(["--workers"], default=2, show_default=True, type=int),
         click.Option(
-            ["--threads"], default=8, show_default=True, type=int,
+            ["--threads"],
+            default=8,
+            show_default=True,
+            type=int,
             help="request threads per worker process",
         ),
         click.Option(
-            ["--timeout"], default=120, show_default=True, type=int,
+            ["--timeout"],
+            default=120,
+            show_default=True,
+            type=int,
             help="seconds before gunicorn restarts a silent worker",
         ),
         click.Option(["--log-level"], default="info", show_default=True),
@@ -123,11 +147,24 @@ class JsonErrorWorker(ThreadWorker):
 
     _STATUSES = (
         (errors.LimitRequestLine, 414, "URI Too Long", "the request line is too long"),
-        (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large",
-         "the request headers are too large or too many"),
-        ((errors.InvalidRequestLine, errors.InvalidRequestMethod, errors.InvalidHTTPVersion,
-          errors.InvalidHeader, errors.InvalidHeaderName), 400, "Bad Request",
-         "the request is not valid HTTP/1.1"),
+        (
+            errors.LimitRequestHeaders,
+            431,
+            "Request Header Fields Too Large",
+            "the request headers are too large or too many",
+        ),
+        (
+            (
+                errors.InvalidRequestLine,
+                errors.InvalidRequestMethod,
+                errors.InvalidHTTPVersion,
+                errors.InvalidHeader,
+                errors.InvalidHeaderName,
+            ),
+            400,
+            "Bad Request",
+            "the request is not valid HTTP/1.1",
+        ),
     )
 
     def handle_error(self, req, client, addr, exc):
@@ -146,6 +183,38 @@ class JsonErrorWorker(ThreadWorker):
                     self.log.debug("could not send the error answer")
                 return
         super().handle_error(req, client, addr, exc)
+
+
+def _parsed(setting: Setting, value: Any) -> Any:
+    """A flag's value read the way its DM_* variable would be."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return setting.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=setting.flag) from None
+
+
+def _metrics_directory(name: str) -> str | None:
+    """Give the workers' metrics a directory of their own; return it when made here.
+
+    A directory named by PROMETHEUS_MULTIPROC_DIR is used as it is (one per service, emptied
+    between runs, as prometheus_client requires); else a new one is made and removed when
+    the service stops.
+    """
+    if os.environ.get(MULTIPROCESS_DIR):
+        return None
+    path = tempfile.mkdtemp(prefix=f"dm-{name}-metrics-")
+    os.environ[MULTIPROCESS_DIR] = path
+    return path
+
+
+def _forget_worker_metrics(server, worker) -> None:
+    """Drop the live gauges of a worker that exited; its counts stay in the sums."""
+    # Imported here: imported with this module, it would be before the directory is set.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _start_background(worker) -> None:

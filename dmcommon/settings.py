@@ -17,6 +17,14 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
+def parse_log_format(text: str) -> str:
+    """Read a log format: `text` (the default) or `json` (one JSON object per line)."""
+    value = text.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"unknown log format {text!r}; choose 'text' or 'json'")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its config key, environment variable, default and parser."""
@@ -87,5 +95,12 @@ COMMON_SETTINGS = (
         None,
         str,
         "shared token on calls between the services",
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "DM_LOG_FORMAT",
+        "text",
+        parse_log_format,
+        "log lines as plain text or one JSON object each: text or json",
     ),
 )

@@ -7,7 +7,9 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
+from dmcommon.metrics import instrument
 from dmcommon.openapi import serve_openapi
+from dmcommon.request_ids import RequestIds
 from dmcommon.web import register_error_handlers
 from expander.config import load_config
 from expander.routes import bp
@@ -22,9 +24,13 @@ def create_app(config: Mapping[str, Any] | None = None, sandbox: Sandbox | None 
     """
     app = Flask(__name__)
     app.config.update(load_config(config))
+    app.wsgi_app = RequestIds(app.wsgi_app)
+    instrument(app)
     register_error_handlers(app)
-    # Probes carry no token.
-    require_bearer_token(app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz"))
+    # Probes and metrics carry no token.
+    require_bearer_token(
+        app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz", "/metrics")
+    )
     app.extensions["expander"] = sandbox if sandbox is not None else Sandbox()
     app.register_blueprint(bp)
     serve_openapi(app, "expander")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from dmcommon.bodies import json_body
-from dmcommon.errors import ServiceUnavailable
 from expander.models import ExpansionRequest, Limits
 
 bp = Blueprint("expander", __name__)
@@ -18,10 +17,9 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when the sandbox starts a confined child that answers."""
-    if not current_app.extensions["expander"].ready():
-        raise ServiceUnavailable("the template sandbox cannot start a process for expansions")
-    return "ok"
+    """Ready when this worker's sandbox expands (its fork server is started if need be)."""
+    current_app.extensions["expander"].check()
+    return Response("ready", mimetype="text/plain")
 
 
 @bp.post("/expand")

@@ -9,11 +9,14 @@ from flask import Flask
 
 from dmcommon.auth import require_bearer_token
 from dmcommon.errors import DMError
+from dmcommon.metrics import instrument
 from dmcommon.openapi import serve_openapi
+from dmcommon.request_ids import RequestIds
 from dmcommon.web import register_error_handlers
 from manager.clients import ExpanderClient, ResourcifierClient
 from manager.config import load_config
 from manager.locate import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocator
+from manager.metrics import TimedRepository
 from manager.repository import open_repository
 from manager.routes import bp
 from manager.type_resolver import TypeResolver
@@ -33,10 +36,14 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     """
     app = Flask(__name__)
     app.config.update(load_config(config))
+    app.wsgi_app = RequestIds(app.wsgi_app)
+    instrument(app)
     # Types may be URLs (`/types/https://host/t.py/instances`): keep their double slashes.
     app.url_map.merge_slashes = False
     register_error_handlers(app)
-    require_bearer_token(app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz"))
+    require_bearer_token(
+        app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz", "/metrics")
+    )
     if services is None:
         services = build_services(app.config)
     if services.runner is None:
@@ -66,7 +73,7 @@ def build_services(config: Mapping[str, Any]) -> Services:
         except DMError as error:
             log.error("%s; the manager is not ready until it is found", error.message)
     return Services(
-        repository=open_repository(config["DATABASE_URL"], config["DATA_DIR"]),
+        repository=TimedRepository(open_repository(config["DATABASE_URL"], config["DATA_DIR"])),
         expander=ExpanderClient(expander.url, timeout, token),
         resourcifier=ResourcifierClient(resourcifier.url, timeout, token),
         resolve_types=TypeResolver.from_config(config).resolve,

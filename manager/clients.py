@@ -4,7 +4,8 @@ Every call has a connect and a read timeout. A call is retried only when the req
 never reached the service (connection refused or failed), which is safe for any method.
 Failures become errors with honest statuses: 503 when the service's address is unknown,
 502 when it cannot be reached or answers badly, 504 when it does not answer in time, and
-400 when it rejects our input (the message is the service's own).
+400 when it rejects our input (the message is the service's own). Every call carries
+the id of the request being served (`X-Request-ID`), so the services' logs name it too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dmcommon.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from dmcommon.request_ids import HEADER, current_request_id
 
 CONNECT_TIMEOUT = 5.0
 HEALTH_TIMEOUT = 3.0
@@ -80,9 +82,15 @@ class ServiceClient:
 
     def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
         base = self.url
+        request_id = current_request_id()
+        headers = {HEADER: request_id} if request_id else None
         try:
             return self._session.request(
-                method, base + path, timeout=timeout or (CONNECT_TIMEOUT, self.timeout), **kwargs
+                method,
+                base + path,
+                timeout=timeout or (CONNECT_TIMEOUT, self.timeout),
+                headers=headers,
+                **kwargs,
             )
         except requests.Timeout:
             raise GatewayTimeout(

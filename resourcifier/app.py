@@ -7,7 +7,9 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
+from dmcommon.metrics import instrument
 from dmcommon.openapi import serve_openapi
+from dmcommon.request_ids import RequestIds
 from dmcommon.web import register_error_handlers
 from resourcifier.backends.base import Backend
 from resourcifier.config import load_config
@@ -22,9 +24,13 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     """
     app = Flask(__name__)
     app.config.update(load_config(config))
+    app.wsgi_app = RequestIds(app.wsgi_app)
+    instrument(app)
     register_error_handlers(app)
-    # Probes carry no token: liveness and readiness stay open.
-    require_bearer_token(app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz"))
+    # Probes and scrapes carry no token: liveness, readiness and metrics stay open.
+    require_bearer_token(
+        app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz", "/metrics")
+    )
     app.extensions["resourcifier"] = Resourcifier(
         backend or make_backend(app.config), app.config.get("NAMESPACE") or None
     )

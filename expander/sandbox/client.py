@@ -16,9 +16,11 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
+from expander.metrics import expansion_ended, sandbox_killed
 from expander.models import Limits
 from expander.sandbox.forkserver import failure, read_frame, write_frame
 
@@ -28,15 +30,12 @@ _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from expander.sandbox.forkserver import main; main()"
 )
+_READINESS_BODY = json.dumps(
+    {"template": {"name": "readiness", "content": "resources: []\n"}, "env": {}}
+).encode()
 # Time the fork server itself may take beyond the expansion's own limit: start-up,
 # forking and copying the answer.
 _GRACE_SECONDS = 30.0
-# The readiness check: an expansion that needs a child and nothing else.
-_PROBE = json.dumps({"template": {"name": "readyz", "content": "resources: []\n"}}).encode()
-_PROBE_LIMITS = json.dumps(Limits(timeout=5).to_dict()).encode()
-# How long the readiness check waits for an expansion in progress before judging by
-# whether the fork server runs.
-_PROBE_WAIT_SECONDS = 1.0
 
 
 class Sandbox:
@@ -56,27 +55,33 @@ class Sandbox:
 
         An expansion error is raised as the DMError its status names.
         """
+        started = time.perf_counter()
         with self._lock:
             answer = self._exchange(
                 json.dumps(limits.to_dict()).encode(), body, limits.timeout + _GRACE_SECONDS
             )
         status, payload = int(answer[:3]), answer[3:]
-        if status == 200:
+        error = None if status == 200 else json.loads(payload)
+        expansion_ended(status, error and error.get("killed"), time.perf_counter() - started)
+        if error is None:
             return payload
-        raise _ERRORS.get(status, DMError)(json.loads(payload)["message"])
+        raise _ERRORS.get(status, DMError)(error["message"])
 
-    def ready(self) -> bool:
-        """Whether a confined child starts and answers a trivial expansion.
-
-        While another expansion holds the sandbox, whether the fork server runs.
-        """
-        if not self._lock.acquire(timeout=_PROBE_WAIT_SECONDS):
-            return self.server_pid is not None
+    def check(self) -> None:
+        """Raise `ServiceUnavailable` unless this process's fork server expands a trivial
+        configuration (starting it first if need be). A sandbox busy expanding is working."""
+        if not self._lock.acquire(blocking=False):
+            return
         try:
-            answer = self._exchange(_PROBE_LIMITS, _PROBE, _GRACE_SECONDS)
+            answer = self._exchange(
+                json.dumps(Limits().to_dict()).encode(), _READINESS_BODY, _GRACE_SECONDS
+            )
         finally:
             self._lock.release()
-        return answer[:3] == b"200"
+        if int(answer[:3]) != 200:
+            raise ServiceUnavailable(
+                f"the template sandbox cannot expand: {json.loads(answer[3:])['message']}"
+            )
 
     @property
     def server_pid(self) -> int | None:
@@ -95,6 +100,7 @@ class Sandbox:
                 write_frame(process.stdin, body)
                 ready, _, _ = select.select([process.stdout], [], [], timeout)
                 if not ready:
+                    sandbox_killed("unresponsive")
                     break
                 answer = read_frame(process.stdout)
             except OSError:

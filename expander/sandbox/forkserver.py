@@ -67,9 +67,12 @@ def write_frame(stream: BinaryIO, data: bytes) -> None:
     stream.flush()
 
 
-def failure(status: int, message: str) -> bytes:
-    """An error answer."""
-    return b"%03d" % status + json.dumps({"status": status, "message": message}).encode()
+def failure(status: int, message: str, killed: str | None = None) -> bytes:
+    """An error answer; `killed` says why the expansion's process was stopped, if it was."""
+    body = {"status": status, "message": message}
+    if killed:
+        body["killed"] = killed
+    return b"%03d" % status + json.dumps(body).encode()
 
 
 def expand_to_answer(body: bytes, limits: Limits) -> bytes:
@@ -193,14 +196,18 @@ def collect(child: _Child, limits: Limits) -> bytes:
         child.answer_fd, limits.timeout, limits.max_output_bytes + 1024 * 1024
     )
     if problem == "timeout":
-        return failure(400, f"template expansion took longer than {limits.timeout:g} seconds")
+        return failure(
+            400, f"template expansion took longer than {limits.timeout:g} seconds", "timeout"
+        )
     if problem == "size":
         limit = limits.max_output_bytes
-        return failure(400, f"the expansion's output is larger than the limit of {limit} bytes")
+        return failure(
+            400, f"the expansion's output is larger than the limit of {limit} bytes", "output"
+        )
     if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
         return data[_HEADER.size:]
     _, status = os.waitpid(child.pid, 0)
-    return failure(400, _describe_death(status, limits))
+    return failure(400, *_describe_death(status, limits))
 
 
 def _read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | None]:
@@ -224,15 +231,20 @@ def _read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | 
         chunks.append(chunk)
 
 
-def _describe_death(status: int, limits: Limits) -> str:
+def _describe_death(status: int, limits: Limits) -> tuple[str, str]:
+    """Why a child died without an answer: the message, and the reason in a word."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig in (signal.SIGXCPU, signal.SIGKILL):
-            return f"template expansion used more than {limits.cpu_seconds} seconds of CPU time"
-        return f"template expansion crashed (signal {signal.Signals(sig).name})"
+            return (
+                f"template expansion used more than {limits.cpu_seconds} seconds of CPU time",
+                "cpu",
+            )
+        return f"template expansion crashed (signal {signal.Signals(sig).name})", "crash"
     return (
         "template expansion stopped without an answer; it most likely exceeded the memory"
-        f" limit of {limits.memory_mb} MiB"
+        f" limit of {limits.memory_mb} MiB",
+        "memory",
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dmcommon.errors import DMError
 from dmcommon.identity import ObjectKey, object_key
+from manager import metrics
 from manager.models import (
     APPLYING,
     CREATED,
@@ -120,6 +121,7 @@ class Pruner:
             except DMError as error:
                 for i in batch:
                     records[i].state = ResourceState(FAILED, [error.message])
+                    metrics.resource_ended(records[i].properties, FAILED)
                     self.recorder.end(
                         self.recorder.step(records[i].name, DELETE), FAILED, error.message
                     )
@@ -129,6 +131,7 @@ class Pruner:
             for i, result in zip(batch, results):
                 state = state_of(result)
                 records[i].state = state
+                metrics.resource_ended(records[i].properties, state.status)
                 step = self.recorder.step(records[i].name, DELETE)
                 if state.status == DELETED:
                     self.recorder.end(step, SUCCEEDED, DELETED)

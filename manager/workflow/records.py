@@ -12,6 +12,7 @@ import logging
 import time
 
 from dmcommon.errors import DMError
+from manager import metrics
 from manager.models import (
     CANCELLED,
     FAILED,
@@ -85,6 +86,7 @@ class Recorder:
         step.started_at = step.started_at or utc_now()
         step.ended_at = utc_now()
         self._event(index)
+        metrics.step_ended(step)
         log.info(
             "%s %s: %s %s",
             self.operation.deployment,
@@ -126,6 +128,7 @@ class Recorder:
                 self._event(index)
         self._events.append({"type": "end", "operation": operation.to_dict()})
         self.flush()
+        metrics.operation_ended(operation)
         log.info(
             "%s %s operation %s %s%s",
             operation.deployment,

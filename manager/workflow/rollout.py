@@ -13,6 +13,7 @@ from typing import Any
 
 from dmcommon.errors import BadRequest, DMError
 from dmcommon.identity import ObjectKey, object_key
+from manager import metrics
 from manager.labels import managed_labels
 from manager.models import (
     ABORTED,
@@ -314,6 +315,7 @@ class Rollout:
         record = self.manifest.resources[index]
         state.errors = [self.hide.text(error) for error in state.errors]
         record.state = state
+        metrics.resource_ended(record.properties, state.status)
         step = self.recorder.step(record.name, APPLY)
         if state.status in _APPLIED:
             self.recorder.end(step, SUCCEEDED, state.status)

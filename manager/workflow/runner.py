@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from dmcommon.errors import DMError
+from dmcommon.request_ids import bound_request_id, current_request_id, new_request_id
 from manager.models import (
     APPLY_PREVIEW,
     CREATE,
@@ -105,7 +106,10 @@ class Runner:
             if operation_id in self._running:
                 return
             self._running.add(operation_id)
-        self._ensure_pool().submit(self._run, operation_id)
+        # The operation's calls to other services carry the id of the request that
+        # started it; one resumed here gets an id of its own.
+        request_id = current_request_id() or new_request_id()
+        self._ensure_pool().submit(self._run, operation_id, request_id)
         self._keeper.start()
 
     def stop(self) -> None:
@@ -121,9 +125,10 @@ class Runner:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dm-operation")
             return self._pool
 
-    def _run(self, operation_id: str) -> None:
+    def _run(self, operation_id: str, request_id: str) -> None:
         try:
-            run_operation(self.services, operation_id)
+            with bound_request_id(request_id):
+                run_operation(self.services, operation_id)
         finally:
             with self._lock:
                 self._running.discard(operation_id)

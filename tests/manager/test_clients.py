@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from dmcommon.errors import BadGateway, BadRequest, GatewayTimeout, ServiceUnavailable
+from dmcommon.request_ids import bound_request_id
 from manager.clients import ExpanderClient, ResourcifierClient, fixed_url
 from tests.support import free_port
 
@@ -22,6 +23,7 @@ class Scripted(BaseHTTPRequestHandler):
         self.server.requests.append(
             (self.command, self.path, self.headers.get("Authorization"), self.rfile.read(length))
         )
+        self.server.request_ids.append(self.headers.get("X-Request-ID"))
         status, body, delay = self.server.answer
         time.sleep(delay)
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -40,6 +42,7 @@ class Scripted(BaseHTTPRequestHandler):
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     httpd.requests = []
+    httpd.request_ids = []
     httpd.answer = (200, {}, 0)
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     httpd.url = f"http://127.0.0.1:{httpd.server_port}"
@@ -54,6 +57,15 @@ def test_expand_sends_the_template_env_and_internal_token(server):
     method, path, auth, body = server.requests[0]
     assert (method, path, auth) == ("POST", "/expand", "Bearer inside")
     assert json.loads(body) == {"template": {"name": "a"}, "env": {"deployment": "a"}}
+
+
+def test_calls_carry_the_id_of_the_request_being_served(server):
+    server.answer = (200, {"config": {"resources": []}, "layout": {"resources": []}}, 0)
+    client = ExpanderClient(fixed_url(server.url), timeout=5)
+    with bound_request_id("req-5"):
+        client.expand({"name": "a"}, {})
+    client.expand({"name": "a"}, {})
+    assert server.request_ids == ["req-5", None]
 
 
 def test_a_400_carries_the_service_message(server):

@@ -14,6 +14,7 @@ import requests
 
 from dmcommon.errors import ServiceUnavailable
 from dmcommon.identity import ObjectKey
+from resourcifier.metrics import docker_answered
 
 PREFIX = "docker.deployment-manager.io/"
 ROLE = PREFIX + "role"
@@ -51,6 +52,7 @@ class Engine:
                 self._client = docker.from_env(timeout=self._timeout)
             except docker.errors.DockerException as error:
                 raise ServiceUnavailable(f"cannot reach the docker engine: {error}") from None
+            self._client.api.hooks["response"].append(docker_answered)
         return self._client.api
 
     def check(self) -> None:

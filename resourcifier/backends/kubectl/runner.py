@@ -11,10 +11,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from dmcommon.errors import BadGateway, GatewayTimeout
+from resourcifier.metrics import kubectl_ran
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,19 @@ class Kubectl:
 
     def run(self, args: Sequence[str], stdin: str | None = None) -> Outcome:
         """Run `kubectl <flags> <args>`; raise 504 on timeout, 502 when it cannot start."""
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            result = self._run(args, stdin)
+            outcome = "succeeded" if result.ok else "failed"
+            return result
+        except GatewayTimeout:
+            outcome = "timeout"
+            raise
+        finally:
+            kubectl_ran(args[0], outcome, time.monotonic() - started)
+
+    def _run(self, args: Sequence[str], stdin: str | None) -> Outcome:
         command = [self.binary, *self._flags, "--cache-dir", self._cache(), *args]
         log.debug("kubectl %s", self.scrub(" ".join(args)))
         try:
