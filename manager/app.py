@@ -16,6 +16,7 @@ from manager.locate import EXPANDER_SERVICE, RESOURCIFIER_SERVICE, ServiceLocato
 from manager.repository import open_repository
 from manager.routes import bp
 from manager.type_resolver import TypeResolver
+from manager.ui_routes import bp as ui_bp
 from manager.workflow import Runner, Services
 
 log = logging.getLogger("manager")
@@ -35,7 +36,9 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     # Types may be URLs (`/types/https://host/t.py/instances`): keep their double slashes.
     app.url_map.merge_slashes = False
     register_error_handlers(app)
-    require_bearer_token(app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz"))
+    require_bearer_token(
+        app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz", "/ui", "/ui/")
+    )
     if services is None:
         services = build_services(app.config)
     if services.runner is None:
@@ -46,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     start = getattr(services.runner, "start", None)
     app.extensions["dm.start"] = [start] if start else []
     app.register_blueprint(bp)
+    app.register_blueprint(ui_bp)
     return app
 
 
