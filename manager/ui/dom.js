@@ -18,7 +18,7 @@ export function badge(status, label) {
   const word = status || "—";
   const tone = TONES[word] || "neutral";
   const named = label ? `${label}: ${status || "not known"}` : undefined;
-  return h("span", {class: `badge ${tone}`, title: named, "aria-label": named}, word);
+  return h("span", {class: `badge ${tone}`, title: named}, word);
 }
 
 const TONES = {

@@ -1,0 +1,78 @@
+"""Fixtures of the web UI's browser tests: Debian's chromium driven by selenium, a manager
+of the module's own over the session's services, and a place for screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from dmcli.bundle import load_template
+from tests.dmcli.fixtures import GUESTBOOK
+from tests.dmcli.runner import new_namespace
+from tests.manager.ui.browser import Browser
+from tests.support import start_manager
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "ui"
+PACKAGES = ("chromium", "chromium-driver")
+
+
+def _install_chromium() -> str | None:
+    """Install Debian's chromium and its driver when missing and we may; the driver's path."""
+    if shutil.which("chromedriver") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
+        quiet = {"capture_output": True, "timeout": 900}
+        if subprocess.run(install, **quiet).returncode != 0:
+            subprocess.run(["apt-get", "update"], **quiet)
+            subprocess.run(install, **quiet)
+    return shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="session")
+def chromedriver() -> str:
+    path = _install_chromium()
+    if path is None or shutil.which("chromium") is None:
+        problem = f"Debian's {' and '.join(PACKAGES)} are not installed and could not be"
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI is set, so the browser tests must run)")
+        pytest.skip(problem)
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where the tests leave their screenshots (git ignores the folder)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def manager_url(tmp_path_factory, expander_url, resourcifier_url) -> str:
+    """A manager of the module's own (its own SQLite) over the session's services."""
+    process, url = start_manager(tmp_path_factory.mktemp("manager"), expander_url, resourcifier_url)
+    yield url
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(chromedriver, artifacts, manager_url) -> Browser:
+    """A headless chromium at 1,280×800 on the module's manager, shared by its tests."""
+    browser = Browser(chromedriver, manager_url, artifacts)
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture
+def guestbook(manager_url, simulator) -> str:
+    """The guestbook, deployed under a name of this test's own; its name."""
+    name = f"guestbook-{uuid.uuid4().hex[:6]}"
+    template = load_template(GUESTBOOK, name, new_namespace(simulator.kubeconfig, "ui"))
+    answer = requests.post(f"{manager_url}/deployments?wait=true", json=template, timeout=120)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["state"] == {"status": "Deployed", "errors": []}
+    return name

@@ -1,0 +1,258 @@
+"""The web UI in a real browser, over real services: list, layout tree, live operations,
+revisions and rollback, previews, the API token and a phone-sized window."""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+
+from dmcli.bundle import load_template
+from tests.dmcli.fixtures import write_guestbook_copy
+from tests.support import start_manager
+
+SIX_RESOURCES = [
+    f"{service}-{kind}"
+    for service in ("frontend", "redis-leader", "redis-follower")
+    for kind in ("deployment", "service")
+]
+TOKEN = "ui-test-token"
+
+
+def api(manager_url: str, path: str):
+    response = requests.get(f"{manager_url}{path}", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def frontend_replicas(manager_url: str, name: str) -> int:
+    deployment = api(manager_url, f"/deployments/{name}")
+    manifest = api(manager_url, f"/deployments/{name}/manifests/{deployment['latestManifest']}")
+    (frontend,) = [
+        item for item in manifest["expandedConfig"]["resources"]
+        if item["name"] == "frontend-deployment"
+    ]
+    return frontend["properties"]["spec"]["replicas"]
+
+
+@contextmanager
+def paused(process):
+    """Hold a service process still (SIGSTOP) for the block, then let it go on."""
+    os.kill(process.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.process.pid, signal.SIGCONT)
+
+
+def test_the_deployments_page_lists_the_guestbook(browser, guestbook):
+    browser.open("/deployments")
+    row = browser.find(f'tr[data-name="{guestbook}"]')
+    assert row.find_element(By.CSS_SELECTOR, "th a").text == guestbook
+    assert row.find_element(By.CSS_SELECTOR, 'td[data-label="Status"]').text == "Deployed"
+    browser.wait_for(
+        lambda: row.find_element(By.CSS_SELECTOR, 'td[data-label="Last operation"]').text
+        == "create Succeeded",
+        "the last operation to be filled in",
+    )
+    browser.screenshot("deployments")
+
+
+def test_the_filter_keeps_the_deployments_that_match(browser, guestbook):
+    browser.open("/deployments")
+    browser.find(f'tr[data-name="{guestbook}"]')
+    browser.find("#filter").send_keys(guestbook)
+    assert [row.get_attribute("data-name") for row in browser.find_all("tbody tr")] == [guestbook]
+    browser.find("#filter").send_keys("-nothing-like-it")
+    assert browser.find_all("tbody tr") == []
+
+
+def test_the_layout_tree_expands_from_templates_to_the_six_resources(
+    browser, guestbook, manager_url
+):
+    browser.open(f"/deployments/{guestbook}")
+    templates = browser.wait_for(lambda: browser.find_all("li.template"), "the templates")
+    assert [item.get_attribute("data-name") for item in templates] == [
+        "frontend", "redis-leader", "redis-follower",
+    ]
+    assert browser.find_all("li.resource") == []
+    for template in templates:
+        twisty = template.find_element(By.CSS_SELECTOR, "button.twisty")
+        twisty.click()
+        assert twisty.get_attribute("aria-expanded") == "true"
+    resources = browser.find_all("li.resource")
+    assert [item.get_attribute("data-name") for item in resources] == SIX_RESOURCES
+
+    deployment = api(manager_url, f"/deployments/{guestbook}")
+    manifest = api(
+        manager_url, f"/deployments/{guestbook}/manifests/{deployment['latestManifest']}"
+    )
+    states = {item["name"]: item["state"] for item in manifest["expandedConfig"]["resources"]}
+    for item in resources:
+        state = states[item.get_attribute("data-name")]
+        assert item.find_element(By.CSS_SELECTOR, ".state").text == state["status"] == "Created"
+        health = state.get("health", {}).get("status", "—")
+        assert item.find_element(By.CSS_SELECTOR, ".health").text == health
+    browser.screenshot("deployment")
+
+
+def test_a_resource_shows_its_object_on_demand(browser, guestbook):
+    browser.open(f"/deployments/{guestbook}")
+    browser.button("Expand all").click()
+    show = browser.button("Object of frontend-deployment")
+    assert show.get_attribute("aria-expanded") == "false"
+    show.click()
+    applied = browser.find('pre[aria-label="Applied object of frontend-deployment"]').text
+    assert "kind: Deployment" in applied.splitlines()
+    assert "  replicas: 3" in applied.splitlines()
+    browser.screenshot("deployment-object")
+
+
+def test_an_update_started_from_the_page_shows_its_progress_live_to_the_end(
+    browser, guestbook, manager_url, simulator
+):
+    browser.open(f"/deployments/{guestbook}")
+    browser.find("details.editor summary").click()
+    editor = browser.find("#configuration")
+    content = editor.get_attribute("value")
+    assert "    replicas: 3\n" in content
+    browser.driver.execute_script(
+        "arguments[0].value = arguments[1]; window.sameDocument = true;",
+        editor,
+        content.replace("    replicas: 3\n", "    replicas: 4\n"),
+    )
+    browser.button("Apply update").click()
+    # The cluster holds still while the page opens the operation, so the page shows it
+    # running first, then follows its events to the end.
+    with paused(simulator.process):
+        assert "changed resources are applied" in browser.confirm()
+        browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+        bar = browser.find('[role="progressbar"]')
+        browser.wait_for_text(".live", "Following the operation as it runs…")
+        total = int(bar.get_attribute("aria-valuemax"))
+        assert total == 12
+        assert int(bar.get_attribute("aria-valuenow")) < total
+        browser.screenshot("operation-running")
+    browser.wait_for_text(".live", "The operation has ended.")
+    assert bar.get_attribute("aria-valuenow") == str(total)
+    assert browser.text(".heading .badge") == "Succeeded"
+    steps = browser.find_all("ol.steps li")
+    assert len(steps) == total
+    assert {step.find_element(By.CSS_SELECTOR, ".badge").text for step in steps} == {"Succeeded"}
+    assert browser.driver.execute_script("return window.sameDocument") is True
+    browser.screenshot("operation")
+    assert frontend_replicas(manager_url, guestbook) == 4
+
+
+def test_a_rollback_from_the_revisions_page(browser, guestbook, manager_url, tmp_path):
+    template = load_template(write_guestbook_copy(tmp_path, 5), guestbook)
+    answer = requests.put(
+        f"{manager_url}/deployments/{guestbook}?wait=true", json=template, timeout=120
+    )
+    assert answer.json()["state"]["status"] == "Deployed"
+    browser.open(f"/deployments/{guestbook}/revisions")
+    rows = browser.wait_for(lambda: browser.find_all("tbody tr"), "the revisions")
+    assert [row.get_attribute("data-revision") for row in rows] == ["2", "1"]
+    diff = browser.find('pre[aria-label="Changes from revision 1 to 2"]').text.splitlines()
+    assert "-     replicas: 3" in diff
+    assert "+     replicas: 5" in diff
+    browser.screenshot("revisions")
+
+    browser.button("Roll back to revision 1").click()
+    assert browser.find("#confirm-title").text == f"Roll back {guestbook} to revision 1?"
+    browser.confirm()
+    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+    browser.wait_for_text(".heading .badge", "Succeeded")
+    assert browser.find(".heading h1").text == f"rollback of {guestbook}"
+    deployment = api(manager_url, f"/deployments/{guestbook}")
+    assert deployment["revision"] == 3
+    assert frontend_replicas(manager_url, guestbook) == 3
+
+
+def test_cancelling_a_confirmation_changes_nothing(browser, guestbook, manager_url):
+    before = api(manager_url, f"/deployments/{guestbook}")
+    browser.open(f"/deployments/{guestbook}")
+    browser.button(f"Delete {guestbook}").click()
+    browser.find("dialog#confirm")
+    assert browser.find("#confirm-text").text.startswith("Its 6 resources are deleted")
+    browser.button("Cancel").click()
+    assert browser.hash() == f"#/deployments/{guestbook}"
+    assert api(manager_url, f"/deployments/{guestbook}") == before
+
+
+def test_the_preview_page_shows_the_apis_answer(browser, guestbook, manager_url):
+    answer = requests.get(f"{manager_url}/deployments/{guestbook}/preview", timeout=30)
+    browser.open(f"/deployments/{guestbook}/preview")
+    if answer.ok:
+        plan = answer.json()["plan"]
+        items = browser.wait_for(lambda: browser.find_all("ul.plan > li"), "the plan")
+        assert [item.get_attribute("data-resource") for item in items] == [
+            entry["resource"] for entry in plan
+        ]
+    else:
+        error = answer.json()
+        assert browser.text(".error") == f"{error['status']}: {error['message']}"
+    browser.screenshot("preview")
+
+
+@pytest.fixture(scope="module")
+def guarded_url(tmp_path_factory, expander_url, resourcifier_url) -> str:
+    """A manager that requires the API token."""
+    process, url = start_manager(
+        tmp_path_factory.mktemp("guarded"),
+        expander_url,
+        resourcifier_url,
+        env={"DM_API_TOKEN": TOKEN},
+    )
+    yield url
+    process.stop()
+
+
+def test_with_a_token_set_the_page_asks_for_it_and_keeps_it_in_the_tab(browser, guarded_url):
+    browser.open("/deployments", guarded_url)
+    browser.wait_for_text("h1", "API token needed")
+    assert browser.text(".error") == (
+        "401: missing bearer token: send 'Authorization: Bearer <token>'"
+    )
+    browser.screenshot("token")
+
+    browser.find("#token").send_keys("not-the-token")
+    browser.button("Use token").click()
+    browser.wait_for_text(".error", "403: invalid bearer token")
+
+    field = browser.find("#token")
+    field.clear()
+    field.send_keys(TOKEN)
+    browser.button("Use token").click()
+    browser.wait_for_text("h1", "Deployments")
+    storage = browser.driver.execute_script(
+        "return [sessionStorage.getItem('dm.apiToken'), localStorage.length]"
+    )
+    assert storage == [TOKEN, 0]
+
+    browser.button("Forget token").click()
+    browser.wait_for_text("h1", "API token needed")
+
+
+@pytest.mark.parametrize("page", ["deployments", "deployment", "revisions"])
+def test_pages_fit_a_phone_sized_window(browser, guestbook, page):
+    paths = {
+        "deployments": "/deployments",
+        "deployment": f"/deployments/{guestbook}",
+        "revisions": f"/deployments/{guestbook}/revisions",
+    }
+    browser.resize(390, 844)
+    try:
+        browser.open(paths[page])
+        browser.find("tbody tr")
+        overflow = browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0
+        browser.screenshot(f"{page}-phone")
+    finally:
+        browser.resize(1280, 800)
