@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import signal
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from selenium.webdriver.common.by import By
 
 from dmcli.bundle import load_template
@@ -21,6 +23,12 @@ SIX_RESOURCES = [
     for kind in ("deployment", "service")
 ]
 TOKEN = "ui-test-token"
+OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "manager.yaml"
+
+
+def manager_offers(path: str) -> bool:
+    """True when the manager's API document (which lists every route it serves) has `path`."""
+    return path in yaml.safe_load(OPENAPI.read_text())["paths"]
 
 
 def api(manager_url: str, path: str):
@@ -182,6 +190,38 @@ def test_cancelling_a_confirmation_changes_nothing(browser, guestbook, manager_u
     browser.button("Cancel").click()
     assert browser.hash() == f"#/deployments/{guestbook}"
     assert api(manager_url, f"/deployments/{guestbook}") == before
+
+
+@pytest.mark.skipif(
+    not manager_offers("/deployments/{name}/preview/apply"), reason="the manager has no previews"
+)
+def test_a_change_previewed_on_the_page_is_applied_from_it(browser, guestbook, manager_url):
+    browser.open(f"/deployments/{guestbook}")
+    browser.find("details.editor summary").click()
+    editor = browser.find("#configuration")
+    content = editor.get_attribute("value")
+    browser.driver.execute_script(
+        "arguments[0].value = arguments[1];",
+        editor,
+        content.replace("    replicas: 3\n", "    replicas: 2\n"),
+    )
+    browser.button("Preview changes").click()
+    browser.wait_for(lambda: browser.hash().endswith("/preview"), "the preview page")
+    items = browser.wait_for(lambda: browser.find_all("ul.plan > li"), "the plan")
+    (frontend,) = [
+        item for item in items if item.get_attribute("data-resource") == "frontend-deployment"
+    ]
+    assert frontend.find_element(By.CSS_SELECTOR, ".badge").text == "update"
+    assert "replicas: 2" in frontend.find_element(By.CSS_SELECTOR, "pre.diff").text
+    assert frontend_replicas(manager_url, guestbook) == 3
+    browser.screenshot("preview-plan")
+
+    browser.button("Apply preview").click()
+    assert browser.find("#confirm-title").text == f"Apply the preview of {guestbook}?"
+    browser.confirm()
+    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+    browser.wait_for_text(".heading .badge", "Succeeded")
+    assert frontend_replicas(manager_url, guestbook) == 2
 
 
 def test_the_preview_page_shows_the_apis_answer(browser, guestbook, manager_url):
