@@ -1,7 +1,7 @@
 // JSON values written as YAML, the way configurations are read: for showing objects and
 // for diffing revisions line by line.
 
-const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./ -]*$/;
+const PLAIN = /^(?:[A-Za-z0-9_./]|-(?=\S)(?!--))[A-Za-z0-9_./ -]*$/;
 const LOOKS_TYPED = /^(true|false|null|yes|no|on|off|~|[-+]?[0-9.][0-9._e+-]*)$/i;
 
 function scalar(value) {

@@ -148,8 +148,8 @@ function editor(deployment, manifest) {
 function layoutTree(deployment, manifest) {
   const resources = new Map(manifest.expandedConfig.resources.map((item) => [item.name, item]));
   const objects = liveObjects(deployment.name);
-  const tree = h("ul", {class: "tree", role: "tree", "aria-label": `Layout of ${deployment.name}`});
-  tree.append(...manifest.layout.resources.map((node) => treeNode(node, resources, objects, 1)));
+  const tree = h("ul", {class: "tree", "aria-label": `Layout of ${deployment.name}`});
+  tree.append(...manifest.layout.resources.map((node) => treeNode(node, resources, objects)));
   const toggleAll = (open) => () => {
     for (const button of tree.querySelectorAll("button.twisty")) setOpen(button, open);
   };
@@ -177,12 +177,13 @@ function setOpen(button, open) {
 
 let nodeIds = 0;
 
-function treeNode(node, resources, objects, level) {
-  if (!node.resources) return resourceNode(node, resources.get(node.name), objects, level);
+// Templates are disclosure buttons over the list of what they made.
+function treeNode(node, resources, objects) {
+  if (!node.resources) return resourceNode(node, resources.get(node.name), objects);
   nodeIds += 1;
   const childrenId = `node-${nodeIds}`;
-  const children = h("ul", {id: childrenId, role: "group", hidden: true});
-  children.append(...node.resources.map((child) => treeNode(child, resources, objects, level + 1)));
+  const children = h("ul", {id: childrenId, hidden: true});
+  children.append(...node.resources.map((child) => treeNode(child, resources, objects)));
   const button = h(
     "button",
     {type: "button", class: "twisty", "aria-expanded": "false", "aria-controls": childrenId},
@@ -192,7 +193,7 @@ function treeNode(node, resources, objects, level) {
   const count = countResources(node);
   return h(
     "li",
-    {class: "template", role: "treeitem", "aria-level": String(level), "data-name": node.name},
+    {class: "template", "data-name": node.name},
     h("div", {class: "row"}, button, h("span", {class: "type"}, node.type), h("span", {class: "muted"}, `${count} resource${count === 1 ? "" : "s"}`)),
     children,
   );
@@ -202,7 +203,7 @@ function countResources(node) {
   return node.resources ? node.resources.reduce((sum, child) => sum + countResources(child), 0) : 1;
 }
 
-function resourceNode(node, resource, objects, level) {
+function resourceNode(node, resource, objects) {
   const state = resource?.state;
   const panel = h("div", {class: "object", hidden: true});
   nodeIds += 1;
@@ -221,7 +222,7 @@ function resourceNode(node, resource, objects, level) {
   const errors = state?.errors || [];
   return h(
     "li",
-    {class: "resource", role: "treeitem", "aria-level": String(level), "data-name": node.name},
+    {class: "resource", "data-name": node.name},
     h(
       "div",
       {class: "row"},

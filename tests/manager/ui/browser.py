@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -72,8 +73,12 @@ class Browser:
         return self.find(css).text
 
     def wait_for(self, condition, what: str, seconds: float = WAIT_SECONDS):
-        """Wait until `condition()` is truthy; its value."""
-        return WebDriverWait(self.driver, seconds).until(
+        """Wait until `condition()` is truthy; its value. Elements the page replaced
+        while the condition looked at them count as not yet."""
+        waiting = WebDriverWait(
+            self.driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
+        )
+        return waiting.until(
             lambda _driver: condition(), f"waited {seconds} s for {what}"
         )
 

@@ -181,6 +181,52 @@ def test_a_rollback_from_the_revisions_page(browser, guestbook, manager_url, tmp
     assert frontend_replicas(manager_url, guestbook) == 3
 
 
+def test_a_sync_from_the_page_reapplies_every_resource(browser, guestbook, manager_url):
+    browser.open(f"/deployments/{guestbook}")
+    browser.button(f"Sync {guestbook}").click()
+    assert browser.confirm() == (
+        "Every one of the 6 resources of revision 1 is applied again, repairing any drift."
+    )
+    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+    browser.wait_for_text(".heading .badge", "Succeeded")
+    assert browser.find(".heading h1").text == f"sync of {guestbook}"
+    operation = api(manager_url, f"/operations/{browser.hash().rsplit('/', 1)[1]}")
+    assert operation["type"] == "sync"
+    assert [step["resource"] for step in operation["steps"] if step["action"] == "apply"] == (
+        SIX_RESOURCES
+    )
+
+
+def test_a_delete_from_the_page_removes_the_deployment(browser, guestbook, manager_url):
+    browser.open(f"/deployments/{guestbook}")
+    browser.button(f"Delete {guestbook}").click()
+    text = browser.confirm()
+    assert text.startswith("Its 6 resources are deleted from namespace ui-")
+    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+    browser.wait_for_text(".heading .badge", "Succeeded")
+    assert requests.get(f"{manager_url}/deployments/{guestbook}", timeout=30).status_code == 404
+
+
+def test_a_change_from_a_page_that_is_out_of_date_shows_the_apis_refusal(
+    browser, guestbook, manager_url
+):
+    shown = api(manager_url, f"/deployments/{guestbook}")["fingerprint"]
+    browser.open(f"/deployments/{guestbook}")
+    sync = browser.button(f"Sync {guestbook}")
+    moved_on = requests.post(f"{manager_url}/deployments/{guestbook}/sync?wait=true", timeout=120)
+    current = moved_on.json()["fingerprint"]
+    operations = api(manager_url, f"/deployments/{guestbook}/operations")
+    sync.click()
+    browser.confirm()
+    browser.wait_for(lambda: browser.find_all(".messages .error"), "the refusal")
+    assert browser.text(".messages .error") == (
+        f'409: deployment "{guestbook}" has changed: '
+        f'fingerprint "{shown}" is stale (current "{current}")'
+    )
+    assert browser.hash() == f"#/deployments/{guestbook}"
+    assert api(manager_url, f"/deployments/{guestbook}/operations") == operations
+
+
 def test_cancelling_a_confirmation_changes_nothing(browser, guestbook, manager_url):
     before = api(manager_url, f"/deployments/{guestbook}")
     browser.open(f"/deployments/{guestbook}")
