@@ -67,12 +67,23 @@ def browser(chromedriver, artifacts, manager_url) -> Browser:
     browser.quit()
 
 
-@pytest.fixture
-def guestbook(manager_url, simulator) -> str:
-    """The guestbook, deployed under a name of this test's own; its name."""
+def deploy_guestbook(manager_url: str, kubeconfig: Path) -> str:
+    """Deploy the guestbook under a new name, in a new namespace, and wait; its name."""
     name = f"guestbook-{uuid.uuid4().hex[:6]}"
-    template = load_template(GUESTBOOK, name, new_namespace(simulator.kubeconfig, "ui"))
+    template = load_template(GUESTBOOK, name, new_namespace(kubeconfig, "ui"))
     answer = requests.post(f"{manager_url}/deployments?wait=true", json=template, timeout=120)
     assert answer.status_code == 201, answer.text
     assert answer.json()["state"] == {"status": "Deployed", "errors": []}
     return name
+
+
+@pytest.fixture
+def guestbook(manager_url, simulator) -> str:
+    """A guestbook of this test's own, to change; its name."""
+    return deploy_guestbook(manager_url, simulator.kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def seen_guestbook(manager_url, simulator) -> str:
+    """A guestbook the module's tests only look at, never change; its name."""
+    return deploy_guestbook(manager_url, simulator.kubeconfig)

@@ -57,10 +57,10 @@ def paused(process):
         os.kill(process.process.pid, signal.SIGCONT)
 
 
-def test_the_deployments_page_lists_the_guestbook(browser, guestbook):
+def test_the_deployments_page_lists_the_guestbook(browser, seen_guestbook):
     browser.open("/deployments")
-    row = browser.find(f'tr[data-name="{guestbook}"]')
-    assert row.find_element(By.CSS_SELECTOR, "th a").text == guestbook
+    row = browser.find(f'tr[data-name="{seen_guestbook}"]')
+    assert row.find_element(By.CSS_SELECTOR, "th a").text == seen_guestbook
     assert row.find_element(By.CSS_SELECTOR, 'td[data-label="Status"]').text == "Deployed"
     browser.wait_for(
         lambda: row.find_element(By.CSS_SELECTOR, 'td[data-label="Last operation"]').text
@@ -70,19 +70,20 @@ def test_the_deployments_page_lists_the_guestbook(browser, guestbook):
     browser.screenshot("deployments")
 
 
-def test_the_filter_keeps_the_deployments_that_match(browser, guestbook):
+def test_the_filter_keeps_the_deployments_that_match(browser, seen_guestbook):
     browser.open("/deployments")
-    browser.find(f'tr[data-name="{guestbook}"]')
-    browser.find("#filter").send_keys(guestbook)
-    assert [row.get_attribute("data-name") for row in browser.find_all("tbody tr")] == [guestbook]
+    browser.find(f'tr[data-name="{seen_guestbook}"]')
+    browser.find("#filter").send_keys(seen_guestbook)
+    shown = [row.get_attribute("data-name") for row in browser.find_all("tbody tr")]
+    assert shown == [seen_guestbook]
     browser.find("#filter").send_keys("-nothing-like-it")
     assert browser.find_all("tbody tr") == []
 
 
 def test_the_layout_tree_expands_from_templates_to_the_six_resources(
-    browser, guestbook, manager_url
+    browser, seen_guestbook, manager_url
 ):
-    browser.open(f"/deployments/{guestbook}")
+    browser.open(f"/deployments/{seen_guestbook}")
     templates = browser.wait_for(lambda: browser.find_all("li.template"), "the templates")
     assert [item.get_attribute("data-name") for item in templates] == [
         "frontend", "redis-leader", "redis-follower",
@@ -95,9 +96,9 @@ def test_the_layout_tree_expands_from_templates_to_the_six_resources(
     resources = browser.find_all("li.resource")
     assert [item.get_attribute("data-name") for item in resources] == SIX_RESOURCES
 
-    deployment = api(manager_url, f"/deployments/{guestbook}")
+    deployment = api(manager_url, f"/deployments/{seen_guestbook}")
     manifest = api(
-        manager_url, f"/deployments/{guestbook}/manifests/{deployment['latestManifest']}"
+        manager_url, f"/deployments/{seen_guestbook}/manifests/{deployment['latestManifest']}"
     )
     states = {item["name"]: item["state"] for item in manifest["expandedConfig"]["resources"]}
     for item in resources:
@@ -108,8 +109,8 @@ def test_the_layout_tree_expands_from_templates_to_the_six_resources(
     browser.screenshot("deployment")
 
 
-def test_a_resource_shows_its_object_on_demand(browser, guestbook):
-    browser.open(f"/deployments/{guestbook}")
+def test_a_resource_shows_its_object_on_demand(browser, seen_guestbook):
+    browser.open(f"/deployments/{seen_guestbook}")
     browser.button("Expand all").click()
     show = browser.button("Object of frontend-deployment")
     assert show.get_attribute("aria-expanded") == "false"
@@ -227,15 +228,15 @@ def test_a_change_from_a_page_that_is_out_of_date_shows_the_apis_refusal(
     assert api(manager_url, f"/deployments/{guestbook}/operations") == operations
 
 
-def test_cancelling_a_confirmation_changes_nothing(browser, guestbook, manager_url):
-    before = api(manager_url, f"/deployments/{guestbook}")
-    browser.open(f"/deployments/{guestbook}")
-    browser.button(f"Delete {guestbook}").click()
+def test_cancelling_a_confirmation_changes_nothing(browser, seen_guestbook, manager_url):
+    before = api(manager_url, f"/deployments/{seen_guestbook}")
+    browser.open(f"/deployments/{seen_guestbook}")
+    browser.button(f"Delete {seen_guestbook}").click()
     browser.find("dialog#confirm")
     assert browser.find("#confirm-text").text.startswith("Its 6 resources are deleted")
     browser.button("Cancel").click()
-    assert browser.hash() == f"#/deployments/{guestbook}"
-    assert api(manager_url, f"/deployments/{guestbook}") == before
+    assert browser.hash() == f"#/deployments/{seen_guestbook}"
+    assert api(manager_url, f"/deployments/{seen_guestbook}") == before
 
 
 @pytest.mark.skipif(
@@ -270,9 +271,9 @@ def test_a_change_previewed_on_the_page_is_applied_from_it(browser, guestbook, m
     assert frontend_replicas(manager_url, guestbook) == 2
 
 
-def test_the_preview_page_shows_the_apis_answer(browser, guestbook, manager_url):
-    answer = requests.get(f"{manager_url}/deployments/{guestbook}/preview", timeout=30)
-    browser.open(f"/deployments/{guestbook}/preview")
+def test_the_preview_page_shows_the_apis_answer(browser, seen_guestbook, manager_url):
+    answer = requests.get(f"{manager_url}/deployments/{seen_guestbook}/preview", timeout=30)
+    browser.open(f"/deployments/{seen_guestbook}/preview")
     if answer.ok:
         plan = answer.json()["plan"]
         items = browser.wait_for(lambda: browser.find_all("ul.plan > li"), "the plan")
@@ -325,11 +326,11 @@ def test_with_a_token_set_the_page_asks_for_it_and_keeps_it_in_the_tab(browser, 
 
 
 @pytest.mark.parametrize("page", ["deployments", "deployment", "revisions"])
-def test_pages_fit_a_phone_sized_window(browser, guestbook, page):
+def test_pages_fit_a_phone_sized_window(browser, seen_guestbook, page):
     paths = {
         "deployments": "/deployments",
-        "deployment": f"/deployments/{guestbook}",
-        "revisions": f"/deployments/{guestbook}/revisions",
+        "deployment": f"/deployments/{seen_guestbook}",
+        "revisions": f"/deployments/{seen_guestbook}/revisions",
     }
     browser.resize(390, 844)
     try:
