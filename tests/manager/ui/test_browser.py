@@ -47,6 +47,25 @@ def frontend_replicas(manager_url: str, name: str) -> int:
     return frontend["properties"]["spec"]["replicas"]
 
 
+def edit_configuration(browser, old: str, new: str) -> None:
+    """Open the deployment page's editor and replace `old` with `new` in the configuration."""
+    browser.find("details.editor summary").click()
+    editor = browser.find("#configuration")
+    content = editor.get_attribute("value")
+    assert old in content
+    browser.driver.execute_script(
+        "arguments[0].value = arguments[1]", editor, content.replace(old, new)
+    )
+
+
+def operation_succeeds(browser) -> str:
+    """Wait for the page to move to the operation it started and for that to succeed;
+    the operation's id."""
+    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
+    browser.wait_for_text(".heading .badge", "Succeeded")
+    return browser.hash().rsplit("/", 1)[1]
+
+
 @contextmanager
 def paused(process):
     """Hold a service process still (SIGSTOP) for the block, then let it go on."""
@@ -125,15 +144,8 @@ def test_an_update_started_from_the_page_shows_its_progress_live_to_the_end(
     browser, guestbook, manager_url, simulator
 ):
     browser.open(f"/deployments/{guestbook}")
-    browser.find("details.editor summary").click()
-    editor = browser.find("#configuration")
-    content = editor.get_attribute("value")
-    assert "    replicas: 3\n" in content
-    browser.driver.execute_script(
-        "arguments[0].value = arguments[1]; window.sameDocument = true;",
-        editor,
-        content.replace("    replicas: 3\n", "    replicas: 4\n"),
-    )
+    edit_configuration(browser, "    replicas: 3\n", "    replicas: 4\n")
+    browser.driver.execute_script("window.sameDocument = true")
     browser.button("Apply update").click()
     # The cluster holds still while the page opens the operation, so the page shows it
     # running first, then follows its events to the end.
@@ -174,8 +186,7 @@ def test_a_rollback_from_the_revisions_page(browser, guestbook, manager_url, tmp
     browser.button("Roll back to revision 1").click()
     assert browser.find("#confirm-title").text == f"Roll back {guestbook} to revision 1?"
     browser.confirm()
-    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
-    browser.wait_for_text(".heading .badge", "Succeeded")
+    operation_succeeds(browser)
     assert browser.find(".heading h1").text == f"rollback of {guestbook}"
     deployment = api(manager_url, f"/deployments/{guestbook}")
     assert deployment["revision"] == 3
@@ -188,10 +199,8 @@ def test_a_sync_from_the_page_reapplies_every_resource(browser, guestbook, manag
     assert browser.confirm() == (
         "Every one of the 6 resources of revision 1 is applied again, repairing any drift."
     )
-    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
-    browser.wait_for_text(".heading .badge", "Succeeded")
+    operation = api(manager_url, f"/operations/{operation_succeeds(browser)}")
     assert browser.find(".heading h1").text == f"sync of {guestbook}"
-    operation = api(manager_url, f"/operations/{browser.hash().rsplit('/', 1)[1]}")
     assert operation["type"] == "sync"
     assert [step["resource"] for step in operation["steps"] if step["action"] == "apply"] == (
         SIX_RESOURCES
@@ -203,8 +212,7 @@ def test_a_delete_from_the_page_removes_the_deployment(browser, guestbook, manag
     browser.button(f"Delete {guestbook}").click()
     text = browser.confirm()
     assert text.startswith("Its 6 resources are deleted from namespace ui-")
-    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
-    browser.wait_for_text(".heading .badge", "Succeeded")
+    operation_succeeds(browser)
     assert requests.get(f"{manager_url}/deployments/{guestbook}", timeout=30).status_code == 404
 
 
@@ -244,14 +252,7 @@ def test_cancelling_a_confirmation_changes_nothing(browser, seen_guestbook, mana
 )
 def test_a_change_previewed_on_the_page_is_applied_from_it(browser, guestbook, manager_url):
     browser.open(f"/deployments/{guestbook}")
-    browser.find("details.editor summary").click()
-    editor = browser.find("#configuration")
-    content = editor.get_attribute("value")
-    browser.driver.execute_script(
-        "arguments[0].value = arguments[1];",
-        editor,
-        content.replace("    replicas: 3\n", "    replicas: 2\n"),
-    )
+    edit_configuration(browser, "    replicas: 3\n", "    replicas: 2\n")
     browser.button("Preview changes").click()
     browser.wait_for(lambda: browser.hash().endswith("/preview"), "the preview page")
     items = browser.wait_for(lambda: browser.find_all("ul.plan > li"), "the plan")
@@ -266,8 +267,7 @@ def test_a_change_previewed_on_the_page_is_applied_from_it(browser, guestbook, m
     browser.button("Apply preview").click()
     assert browser.find("#confirm-title").text == f"Apply the preview of {guestbook}?"
     browser.confirm()
-    browser.wait_for(lambda: browser.hash().startswith("#/operations/"), "the operation page")
-    browser.wait_for_text(".heading .badge", "Succeeded")
+    operation_succeeds(browser)
     assert frontend_replicas(manager_url, guestbook) == 2
 
 
