@@ -9,6 +9,8 @@ import {
 import {unifiedDiffView} from "../diff.js";
 import {toYaml} from "../yaml.js";
 
+const RUNNING = new Set(["Deploying", "Updating", "Deleting"]);
+
 export async function deploymentPage(view, [name], signal) {
   document.title = `${name} · Deployment Manager`;
   const path = deploymentPath(name);
@@ -25,6 +27,9 @@ export async function deploymentPage(view, [name], signal) {
       badge(deployment.health?.status, "Health"),
       badge(deployment.sync, "Sync"),
     ),
+    RUNNING.has(deployment.state.status)
+      ? h("p", {class: "notice"}, `${deployment.state.status}: `, link(operationPath(deployment.operation), "follow the running operation"))
+      : null,
     facts(deployment),
     actions(deployment, manifest, messages),
     messages,
