@@ -98,3 +98,27 @@ export function actionButton(label, ask, run, messages, attributes = {}) {
 export function go(path) {
   location.hash = `#${path}`;
 }
+
+/** A table with a header row of `columns` over `rows` (see tableRow); on a phone-sized
+ * window each row becomes a card of "column value" lines. */
+export function table(label, columns, rows) {
+  return h(
+    "div",
+    {class: "scroll"},
+    h(
+      "table",
+      {class: "cards", "aria-label": label},
+      h("thead", {}, h("tr", {}, columns.map((title) => h("th", {scope: "col"}, title)))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
+/** A row of `cells` under `columns`; the first cell heads the row. */
+export function tableRow(columns, cells, attributes = {}) {
+  return h("tr", attributes, cells.map((cell, index) => h(
+    index ? "td" : "th",
+    {scope: index ? undefined : "row", "data-label": columns[index]},
+    cell,
+  )));
+}

@@ -4,7 +4,8 @@
 
 import {ApiError, change, get} from "../api.js";
 import {
-  actionButton, badge, deploymentPath, errorBox, go, h, heading, link, operationPath, when,
+  actionButton, badge, deploymentPath, errorBox, go, h, heading, link, operationPath, table,
+  tableRow, when,
 } from "../dom.js";
 import {unifiedDiffView} from "../diff.js";
 import {toYaml} from "../yaml.js";
@@ -20,7 +21,8 @@ export async function deploymentPage(view, [name], signal) {
     get(`${path}/operations`, signal),
   ]);
   const messages = h("div", {class: "messages", "aria-live": "polite"});
-  view.append(
+  // Parts a deployment may not have yet (a running operation, a manifest) are null.
+  view.append(...[
     heading(
       name,
       badge(deployment.state.status, "Status"),
@@ -40,7 +42,7 @@ export async function deploymentPage(view, [name], signal) {
     h("section", {"aria-labelledby": "operations-title"},
       h("h2", {id: "operations-title"}, "Operations"),
       operationsTable(operations)),
-  );
+  ].filter(Boolean));
 }
 
 function facts(deployment) {
@@ -273,24 +275,15 @@ async function objectView(node, resource, objects) {
   return parts;
 }
 
+const OPERATION_COLUMNS = ["Operation", "Status", "Progress", "Started", "Ended"];
+
 function operationsTable(operations) {
   if (!operations.length) return h("p", {class: "muted"}, "No operations.");
-  return h(
-    "div",
-    {class: "scroll"},
-    h(
-      "table",
-      {"aria-label": "Operations"},
-      h("thead", {}, h("tr", {}, ["Operation", "Status", "Progress", "Started", "Ended"].map((title) => h("th", {scope: "col"}, title)))),
-      h("tbody", {}, operations.map((operation) => h(
-        "tr",
-        {},
-        h("th", {scope: "row"}, link(operationPath(operation.id), operation.type)),
-        h("td", {}, badge(operation.status, "Operation")),
-        h("td", {}, `${operation.progress.done}/${operation.progress.total}`),
-        h("td", {}, when(operation.startedAt || operation.createdAt)),
-        h("td", {}, when(operation.endedAt)),
-      ))),
-    ),
-  );
+  return table("Operations", OPERATION_COLUMNS, operations.map((operation) => tableRow(OPERATION_COLUMNS, [
+    link(operationPath(operation.id), operation.type),
+    badge(operation.status, "Operation"),
+    `${operation.progress.done}/${operation.progress.total}`,
+    when(operation.startedAt || operation.createdAt),
+    when(operation.endedAt),
+  ])));
 }

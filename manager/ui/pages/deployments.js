@@ -1,34 +1,26 @@
 // The deployments: status, health, sync and last operation of each, with a filter.
 
 import {get, getWithHeaders} from "../api.js";
-import {badge, deploymentPath, errorBox, h, heading, link, operationPath, when} from "../dom.js";
+import {
+  badge, deploymentPath, errorBox, h, heading, link, operationPath, table, tableRow, when,
+} from "../dom.js";
 
 const PAGE_SIZE = 100;
+const COLUMNS = ["Name", "Namespace", "Status", "Health", "Sync", "Last operation", "Modified"];
 
 export async function deploymentsPage(view, _params, signal) {
   document.title = "Deployments · Deployment Manager";
   const filter = h("input", {
     id: "filter", type: "search", placeholder: "name, namespace, status…", autocomplete: "off",
   });
-  const rows = h("tbody");
+  const list = table("Deployments", COLUMNS, []);
+  const rows = list.querySelector("tbody");
   const empty = h("p", {class: "muted", hidden: true}, "No deployments yet.");
   const more = h("button", {type: "button", hidden: true}, "Load more");
-  const table = h(
-    "div",
-    {class: "scroll"},
-    h(
-      "table",
-      {class: "deployments", "aria-label": "Deployments"},
-      h("thead", {}, h("tr", {}, ["Name", "Namespace", "Status", "Health", "Sync", "Last operation", "Modified"].map(
-        (title) => h("th", {scope: "col"}, title),
-      ))),
-      rows,
-    ),
-  );
   view.append(
     heading("Deployments"),
     h("div", {class: "toolbar"}, h("label", {for: "filter"}, "Filter"), filter),
-    table,
+    list,
     empty,
     more,
   );
@@ -57,20 +49,17 @@ export async function deploymentsPage(view, _params, signal) {
 
 function row(deployment, signal) {
   const health = deployment.health;
-  const operationCell = h("td", {"data-label": "Last operation"}, "—");
-  if (deployment.operation) fillOperation(operationCell, deployment.operation, signal);
   const errors = deployment.state.errors || [];
-  const tr = h(
-    "tr",
-    {"data-name": deployment.name},
-    h("th", {scope: "row", "data-label": "Name"}, link(deploymentPath(deployment.name), deployment.name)),
-    h("td", {"data-label": "Namespace"}, deployment.namespace),
-    h("td", {"data-label": "Status", title: errors.join("\n") || undefined}, badge(deployment.state.status, "Status")),
-    h("td", {"data-label": "Health", title: health?.message || undefined}, badge(health?.status, "Health")),
-    h("td", {"data-label": "Sync"}, badge(deployment.sync, "Sync")),
-    operationCell,
-    h("td", {"data-label": "Modified"}, when(deployment.modifiedAt)),
-  );
+  const tr = tableRow(COLUMNS, [
+    link(deploymentPath(deployment.name), deployment.name),
+    deployment.namespace,
+    h("span", {title: errors.join("\n") || undefined}, badge(deployment.state.status, "Status")),
+    h("span", {title: health?.message || undefined}, badge(health?.status, "Health")),
+    badge(deployment.sync, "Sync"),
+    "—",
+    when(deployment.modifiedAt),
+  ], {"data-name": deployment.name});
+  if (deployment.operation) fillOperation(tr.cells[5], deployment.operation, signal);
   tr.dataset.search = [
     deployment.name, deployment.namespace, deployment.state.status, health?.status, deployment.sync,
   ].join(" ").toLowerCase();

@@ -2,9 +2,14 @@
 // line diff between any two.
 
 import {change, get} from "../api.js";
-import {actionButton, badge, deploymentPath, errorBox, go, h, heading, link, operationPath, when} from "../dom.js";
+import {
+  actionButton, badge, deploymentPath, errorBox, go, h, heading, link, operationPath, table, tableRow,
+  when,
+} from "../dom.js";
 import {diffView, hunks, lineDiff} from "../diff.js";
 import {toYaml} from "../yaml.js";
+
+const COLUMNS = ["Revision", "Manifest", "Created", "Operation", "Rollback"];
 
 export async function revisionsPage(view, [name], signal) {
   document.title = `Revisions of ${name} · Deployment Manager`;
@@ -15,12 +20,7 @@ export async function revisionsPage(view, [name], signal) {
     heading(`Revisions of ${name}`),
     h("p", {}, link(path, `Back to ${name}`)),
     messages,
-    h("div", {class: "scroll"}, h(
-      "table",
-      {"aria-label": "Revisions"},
-      h("thead", {}, h("tr", {}, ["Revision", "Manifest", "Created", "Operation", ""].map((title) => h("th", {scope: "col"}, title)))),
-      h("tbody", {}, [...revisions].reverse().map((revision) => revisionRow(deployment, revision, messages))),
-    )),
+    table("Revisions", COLUMNS, [...revisions].reverse().map((revision) => revisionRow(deployment, revision, messages))),
   );
   if (revisions.length > 1) view.append(comparison(path, revisions, signal));
 }
@@ -44,15 +44,13 @@ function revisionRow(deployment, revision, messages) {
       messages,
       {"aria-label": `Roll back to revision ${revision.revision}`},
     );
-  return h(
-    "tr",
-    {"data-revision": String(revision.revision)},
-    h("th", {scope: "row"}, String(revision.revision)),
-    h("td", {}, revision.name),
-    h("td", {}, when(revision.createdAt)),
-    h("td", {}, revision.operation ? link(operationPath(revision.operation), badge(revision.status, "Operation")) : "—"),
-    h("td", {}, rollback),
-  );
+  return tableRow(COLUMNS, [
+    String(revision.revision),
+    revision.name,
+    when(revision.createdAt),
+    revision.operation ? link(operationPath(revision.operation), badge(revision.status, "Operation")) : "—",
+    rollback,
+  ], {"data-revision": String(revision.revision)});
 }
 
 function comparison(path, revisions, signal) {

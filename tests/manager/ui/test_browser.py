@@ -108,6 +108,8 @@ def test_the_layout_tree_expands_from_templates_to_the_six_resources(
         "frontend", "redis-leader", "redis-follower",
     ]
     assert browser.find_all("li.resource") == []
+    words = browser.text("main").split()
+    assert not {"null", "undefined", "NaN"} & set(words)
     for template in templates:
         twisty = template.find_element(By.CSS_SELECTOR, "button.twisty")
         twisty.click()
@@ -340,6 +342,11 @@ def test_pages_fit_a_phone_sized_window(browser, seen_guestbook, page):
             "return document.documentElement.scrollWidth - window.innerWidth"
         )
         assert overflow <= 0
+        cells_outside = browser.driver.execute_script(
+            "return [...document.querySelectorAll('tbody th, tbody td')]"
+            ".filter((cell) => cell.getBoundingClientRect().right > window.innerWidth).length"
+        )
+        assert cells_outside == 0
         browser.screenshot(f"{page}-phone")
     finally:
         browser.resize(1280, 800)
