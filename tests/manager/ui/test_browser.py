@@ -142,6 +142,20 @@ def test_a_resource_shows_its_object_on_demand(browser, seen_guestbook):
     browser.screenshot("deployment-object")
 
 
+@pytest.mark.skipif(
+    not manager_offers("/deployments/{name}/drift"), reason="the manager reports no drift"
+)
+def test_a_resource_compares_its_live_object_on_demand(browser, seen_guestbook, manager_url):
+    drift = api(manager_url, f"/deployments/{seen_guestbook}/drift")
+    (entry,) = [item for item in drift["resources"] if item["resource"] == "frontend-service"]
+    browser.open(f"/deployments/{seen_guestbook}")
+    browser.button("Expand all").click()
+    browser.button("Object of frontend-service").click()
+    panel = browser.find(".object")
+    browser.wait_for(lambda: panel.find_elements(By.CSS_SELECTOR, ".badge"), "the live status")
+    assert panel.find_element(By.CSS_SELECTOR, ".badge").text == entry["status"] == "InSync"
+
+
 def test_an_update_started_from_the_page_shows_its_progress_live_to_the_end(
     browser, guestbook, manager_url, simulator
 ):
