@@ -104,5 +104,13 @@ class Browser:
         self.driver.save_screenshot(str(path))
         return path
 
+    def script_errors(self) -> list[str]:
+        """Errors the pages' scripts raised (not failed requests) since the last call."""
+        return [
+            entry["message"]
+            for entry in self.driver.get_log("browser")
+            if entry["source"] == "javascript" or "Uncaught" in entry["message"]
+        ]
+
     def quit(self) -> None:
         self.driver.quit()

@@ -67,6 +67,14 @@ def browser(chromedriver, artifacts, manager_url) -> Browser:
     browser.quit()
 
 
+@pytest.fixture(autouse=True)
+def no_script_errors(request):
+    """A test that used the browser fails when a page's script raised an error."""
+    yield
+    if "browser" in request.fixturenames:
+        assert request.getfixturevalue("browser").script_errors() == []
+
+
 def deploy_guestbook(manager_url: str, kubeconfig: Path) -> str:
     """Deploy the guestbook under a new name, in a new namespace, and wait; its name."""
     name = f"guestbook-{uuid.uuid4().hex[:6]}"
