@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from selenium import webdriver
@@ -19,7 +20,7 @@ class Browser:
 
     def __init__(self, chromedriver: str, manager_url: str, artifacts: Path):
         options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
+        options.binary_location = shutil.which("chromium")
         for argument in (
             "--headless=new",
             "--no-sandbox",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,25 +18,14 @@ from tests.manager.ui.browser import Browser
 from tests.support import start_manager
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "ui"
-PACKAGES = ("chromium", "chromium-driver")
-
-
-def _install_chromium() -> str | None:
-    """Install Debian's chromium and its driver when missing and we may; the driver's path."""
-    if shutil.which("chromedriver") is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
-        quiet = {"capture_output": True, "timeout": 900}
-        if subprocess.run(install, **quiet).returncode != 0:
-            subprocess.run(["apt-get", "update"], **quiet)
-            subprocess.run(install, **quiet)
-    return shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="session")
 def chromedriver() -> str:
-    path = _install_chromium()
+    """The path of Debian's chromium-driver (scripts/chromium.sh installs it)."""
+    path = shutil.which("chromedriver")
     if path is None or shutil.which("chromium") is None:
-        problem = f"Debian's {' and '.join(PACKAGES)} are not installed and could not be"
+        problem = "Debian's chromium and chromium-driver are not installed (scripts/chromium.sh)"
         if os.environ.get("CI"):
             pytest.fail(f"{problem} (CI is set, so the browser tests must run)")
         pytest.skip(problem)
