@@ -25,6 +25,8 @@ function show(view, title) {
   leaving.abort();
   leaving = new AbortController();
   main.replaceChildren(view);
+  // Screen readers start reading the new page, as after a page load.
+  main.focus({preventScroll: true});
   document.title = title ? `${title} · Deployment Manager` : "Deployment Manager";
   document.getElementById("forget-token").hidden = !savedToken();
   return leaving.signal;
