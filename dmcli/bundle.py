@@ -2,6 +2,7 @@
 
 The Template is built as the request body itself, a plain dict with `name`,
 `content`, `imports` (each `{name, path, content}`) and, when set, `namespace`.
+YAML is read here, so this module is imported only by the commands that send a FILE.
 
 FILE is either a configuration (YAML with `resources:`) whose `imports:` are read
 relative to it, or a single template file deployed as one resource of its own type.
@@ -11,18 +12,22 @@ files that schema imports, read relative to the schema.
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dmcli.context import CliError
 from dmcommon.names import dns_label_from
 
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".py")
 
 
-class BundleError(Exception):
+class BundleError(CliError):
     """A local file cannot be read or understood; the message names the file."""
 
 
@@ -39,30 +44,50 @@ def default_name(path: Path) -> str:
     return dns_name(path.name.split(".", 1)[0])
 
 
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
 def parse_scalar(text: str) -> Any:
-    """Read a property value typed on the command line: integer, float, boolean or string."""
+    """A property value typed on the command line, kept as text unless typing keeps it whole.
+
+    `true`/`false` (any case) are booleans, `null` is null, and a number is a number
+    only when it prints back as the same text: `8080`, `-1`, `0.5` are numbers, while
+    `1.10`, `01234`, `1_000`, `1e3`, `inf` and `nan` stay strings (the user meant the text).
+    """
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    if text == "null":
+        return None
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) and repr(number) == text else text
 
 
-def parse_properties(text: str | None) -> dict[str, Any]:
-    """Parse `k=v,k2=v2` into a dict with typed values; an empty or missing text is `{}`."""
+def parse_properties(
+    texts: tuple[str, ...] | list[str] | str | None, typed: bool = True
+) -> dict[str, Any]:
+    """Parse `k=v,k2=v2` texts into a dict, values typed by parse_scalar unless `typed` is off.
+
+    `texts` is one text or several (a repeated option); a missing or empty text is `{}`.
+    """
+    option = "--properties" if typed else "--set-string"
+    if isinstance(texts, str):
+        texts = [texts]
     properties: dict[str, Any] = {}
-    for item in (text or "").split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise BundleError(f"--properties: expected key=value, got {item.strip()!r}")
-        properties[key] = parse_scalar(value.strip())
+    for text in texts or ():
+        for item in text.split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise BundleError(f"{option}: expected key=value, got {item.strip()!r}")
+            properties[key] = parse_scalar(value.strip()) if typed else value.strip()
     return properties
 
 
@@ -139,6 +164,28 @@ def _configuration(file: Path, content: str) -> dict[str, Any] | None:
     return document if isinstance(document, dict) and "resources" in document else None
 
 
+def _check_template_types(file: Path, configuration: dict[str, Any], imports: list[str]) -> None:
+    """Refuse a resource whose type names a template file that is not imported.
+
+    A type ending like a template (`.py`, `.jinja`) that is not an import would reach the
+    cluster as an unknown kind; a likely typo is named instead.
+    """
+    resources = configuration.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("type")
+        if not isinstance(kind, str) or "://" in kind or not kind.endswith(TEMPLATE_SUFFIXES):
+            continue
+        if kind in imports:
+            continue
+        where = f"{file}: resource {resource.get('name')!r}: no import named {kind}"
+        close = difflib.get_close_matches(kind, imports, n=1)
+        if close:
+            raise BundleError(f"{where}; did you mean {close[0]}?")
+        raise BundleError(f"{where}; add it to the configuration's imports")
+
+
 def load_template(
     file: Path,
     name: str | None = None,
@@ -163,6 +210,7 @@ def load_template(
             )
         for import_name, import_path in _import_entries(configuration, file):
             collector.add(import_name, import_path, file.parent / import_path, file)
+        _check_template_types(file, configuration, list(collector.files))
     else:
         if file.suffix not in TEMPLATE_SUFFIXES:
             raise BundleError(

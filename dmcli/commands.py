@@ -1,45 +1,49 @@
 """`dm`: the command-line client of the manager API (docs/cli.md).
 
-Every command but `up` talks to the manager at `--service` (or `DM_SERVICE`). The
-output format is `-o table|yaml|json`; `table` is the default except for `expand` and
-`manifest`, whose natural form is the YAML document itself. A failure prints the
-server's message on stderr and exits 1; so do deploy, update and rollback
-when they leave the deployment `Failed`.
+Every command but `up` and `version` talks to the manager at `--service` (or
+`DM_SERVICE`). The output format is `-o table|wide|yaml|json|name`; `table` is the
+default except for `expand` and `manifest`, whose natural form is the YAML document
+itself. A failure prints one `Error: ...` line on stderr and exits 1; usage errors
+exit 2. The commands that change a deployment are in changes.py.
+
+`dm` must start fast (`dm --help` within 2x of `helm version`): modules that cost
+import time (YAML, HTTP, bundling) are imported inside the commands that need them.
 """
 
 from __future__ import annotations
 
+import os
 from functools import partial
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from dmcli import output as out
-from dmcli.bundle import BundleError, load_template, parse_properties
-from dmcli.client import ManagerClient, ManagerError
+from dmcli.changes import CHANGES
+from dmcli.client import ManagerError, check_service_url
+from dmcli.context import (
+    CliError,
+    Context,
+    namespace_option,
+    output_option,
+    pass_context,
+    properties_options,
+    show_deployment,
+    template_from,
+)
 from dmcli.up import up
 
 DEFAULT_SERVICE = "http://localhost:8080"
 
 
-class _Context:
-    """What every command needs: the client and the chosen output format."""
-
-    def __init__(self, service: str, token: str | None, output: str | None):
-        self.client = ManagerClient(service, token)
-        self.output = output
-
-    def format(self, default: str = "table") -> str:
-        return self.output or default
-
-    def show(self, data: Any, as_table: Callable[[Any], str], default: str = "table") -> None:
-        """Print `data` through `as_table` when the format is table, else as YAML or JSON."""
-        output = self.format(default)
-        click.echo(as_table(data) if output == "table" else out.to_text(data, output))
-
-
-pass_context = click.make_pass_decorator(_Context)
+def _help_width() -> int:
+    """The width click's help would choose, found without click importing shutil (and
+    with it bz2, lzma and zlib) on every `dm --help`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+    except (ValueError, OSError):
+        columns = 80
+    return max(min(columns, 80) - 2, 50)
 
 
 class _Group(click.Group):
@@ -48,213 +52,171 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ManagerError, BundleError) as error:
+        except (ManagerError, CliError) as error:
             raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _service_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_service_url(value)
+    except ValueError as error:
+        source = ctx.get_parameter_source(param.name)
+        given = "DM_SERVICE" if source == click.core.ParameterSource.ENVIRONMENT else "--service"
+        raise click.UsageError(f"{given}: {error}", ctx) from None
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
+def version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("deployment-manager")
+    except PackageNotFoundError:
+        number = "unknown (not installed)"
+    return f"dm version {number}"
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "terminal_width": _help_width()},
+)
 @click.option(
     "--service",
     envvar="DM_SERVICE",
     default=DEFAULT_SERVICE,
     show_default=True,
+    callback=_service_url,
     help="manager URL [env DM_SERVICE]",
 )
 @click.option("--token", envvar="DM_API_TOKEN", help="bearer token for the API [env DM_API_TOKEN]")
 @click.option(
     "-o", "--output", type=click.Choice(out.FORMATS), help="output format (default: table)"
 )
-@click.pass_context
-def main(ctx: click.Context, service: str, token: str | None, output: str | None) -> None:
-    """Deploy, update, roll back and delete applications with Deployment Manager."""
-    ctx.obj = _Context(service, token, output)
-
-
-def _output_option(function):
-    """`-o` after the command too (`dm get x -o json`), overriding the one before it."""
-
-    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        if value is not None:
-            ctx.find_object(_Context).output = value
-
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Choice(out.FORMATS),
-        expose_value=False,
-        callback=remember,
-        help="output format",
-    )(function)
-
-
-def _file_argument(function):
-    return click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(
-        function
-    )
-
-
-def _template_options(namespace_help: str):
-    """--namespace, --properties and -o of the commands that send a FILE, then the context."""
-
-    def decorate(function):
-        function = pass_context(function)
-        function = _output_option(function)
-        function = click.option(
-            "--properties",
-            "-p",
-            help="k=v,k2=v2: properties of a single template (ints, floats, true/false typed)",
-        )(function)
-        return click.option("--namespace", help=namespace_help)(function)
-
-    return decorate
-
-
-def _show_deployment(
-    ctx: _Context, deployment: dict[str, Any], exit_on_failed: bool = True
-) -> None:
-    """Print a deployment with its resources' states; exit 1 when it is Failed, if told to."""
-    manifest = None
-    if deployment.get("latestManifest"):
-        manifest = ctx.client.get_manifest(deployment["name"], deployment["latestManifest"])
-    output = ctx.format()
-    if output == "table":
-        click.echo(out.deployment_view(deployment, manifest))
-    else:
-        click.echo(out.to_text({**deployment, "resources": out.resource_rows(manifest)}, output))
-    if exit_on_failed and (deployment.get("state") or {}).get("status") == "Failed":
-        raise SystemExit(1)
-
-
-@main.command()
-@_file_argument
-@click.option("--name", help="deployment name (default: the file's name without extensions)")
-@_template_options("target namespace (default: the manager's)")
-def deploy(
-    ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
-) -> None:
-    """Deploy a configuration or a single template FILE as a new deployment."""
-    template = load_template(file, name, namespace, parse_properties(properties))
-    try:
-        deployment = ctx.client.create_deployment(template)
-    except ManagerError as error:
-        if error.status == 409:
-            raise ManagerError(
-                f"{error.message}\nto change it: dm update {file} --name {template['name']}", 409
-            ) from None
-        raise
-    _show_deployment(ctx, deployment)
-
-
-@main.command()
-@_file_argument
-@click.option("--name", required=True, help="the deployment to update")
-@_template_options("target namespace (default: the manager's)")
-def update(
-    ctx: _Context, file: Path, name: str, namespace: str | None, properties: str | None
-) -> None:
-    """Update deployment NAME to the configuration in FILE (a new manifest)."""
-    template = load_template(file, name, namespace, parse_properties(properties))
-    _show_deployment(ctx, ctx.client.update_deployment(name, template))
-
-
-@main.command()
-@click.argument("name")
+@click.option("-n", "--namespace", help="target namespace of deploy/update/apply; filter of list")
 @click.option(
-    "--keep-resources", is_flag=True, help="forget the deployment but leave its objects running"
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="print the version and exit",
 )
-@_output_option
-@pass_context
-def delete(ctx: _Context, name: str, keep_resources: bool) -> None:
-    """Delete deployment NAME and, unless --keep-resources, its objects."""
-    deployment = ctx.client.delete_deployment(name, keep_resources)
-    output = ctx.format()
-    if output != "table":
-        click.echo(out.to_text(deployment, output))
-    elif keep_resources:
-        click.echo(f"deployment {name} deleted; its resources were left in place")
-    else:
-        click.echo(f"deployment {name} deleted")
+@click.pass_context
+def main(
+    ctx: click.Context, service: str, token: str | None, output: str | None, namespace: str | None
+) -> None:
+    """Deploy, update, roll back and delete applications with Deployment Manager."""
+    ctx.obj = Context(service, token)
+    ctx.obj.output = output
+    ctx.obj.namespace = namespace
+
+
+@main.command()
+def version() -> None:
+    """Print the version of dm."""
+    click.echo(version_text())
 
 
 @main.command("list")
-@_output_option
+@namespace_option("only deployments in this namespace")
+@output_option
 @pass_context
-def list_deployments(ctx: _Context) -> None:
+def list_deployments(ctx: Context) -> None:
     """List the deployments."""
-    ctx.show(ctx.client.list_deployments(), out.deployments_table)
+    deployments = ctx.client.list_deployments()
+    if ctx.namespace:
+        deployments = [item for item in deployments if item.get("namespace") == ctx.namespace]
+    ctx.show(deployments, out.deployments_table)
 
 
 @main.command()
 @click.argument("name")
-@_output_option
+@output_option
 @pass_context
-def get(ctx: _Context, name: str) -> None:
-    """Show deployment NAME and the state of each of its resources."""
-    # Showing a failed deployment is a success of `get`; deploy, update and rollback
-    # exit 1 when their own operation failed.
-    _show_deployment(ctx, ctx.client.get_deployment(name), exit_on_failed=False)
+def get(ctx: Context, name: str) -> None:
+    """Show deployment NAME: status, health, sync, and each resource's state and health."""
+    show_deployment(ctx, ctx.client.get_deployment(name))
 
 
 @main.command()
 @click.argument("name")
-@_output_option
+@output_option
 @pass_context
-def manifests(ctx: _Context, name: str) -> None:
-    """List the manifests of deployment NAME, oldest first."""
-    ctx.show(ctx.client.list_manifests(name), partial(out.names_table, "MANIFEST"))
+def history(ctx: Context, name: str) -> None:
+    """List the revisions of deployment NAME, oldest first, with their operation's status."""
+    ctx.show(ctx.client.list_manifests(name), out.history_table)
 
 
 @main.command()
 @click.argument("name")
-@click.argument("manifest", required=False)
-@_output_option
+@click.argument("revision", metavar="[REVISION|MANIFEST]", required=False)
+@output_option
 @pass_context
-def manifest(ctx: _Context, name: str, manifest: str | None) -> None:
-    """Show MANIFEST of deployment NAME (default: the latest); YAML unless -o says otherwise."""
-    if manifest is None:
-        manifest = ctx.client.get_deployment(name).get("latestManifest")
-        if not manifest:
-            raise click.ClickException(f"deployment {name} has no manifest")
-    ctx.show(ctx.client.get_manifest(name, manifest), out.manifest_view, "yaml")
+def manifest(ctx: Context, name: str, revision: str | None) -> None:
+    """Show a manifest of deployment NAME (default: the latest); YAML unless -o says otherwise."""
+    if revision is None:
+        revision = ctx.client.get_deployment(name).get("latestManifest")
+        if not revision:
+            raise CliError(f"deployment {name} has no manifest")
+    ctx.show(ctx.client.get_manifest(name, revision), out.manifest_view, "yaml")
 
 
 @main.command()
-@_file_argument
+@click.argument("name", required=False)
+@output_option
+@pass_context
+def operations(ctx: Context, name: str | None) -> None:
+    """List the operations of deployment NAME (of every deployment without NAME), newest first."""
+    if name is not None:
+        found = ctx.client.list_operations(name)
+    else:
+        found = []
+        for deployment in ctx.client.list_deployments():
+            found += ctx.client.list_operations(deployment["name"])
+        found.sort(key=lambda item: item.get("createdAt") or "", reverse=True)
+    ctx.show(found, out.operations_table)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", help="deployment name templates see as env.deployment")
-@_template_options("namespace templates see as env.project")
+@namespace_option("namespace templates see as env.project")
+@properties_options
+@output_option
+@pass_context
 def expand(
-    ctx: _Context, file: Path, name: str | None, namespace: str | None, properties: str | None
+    ctx: Context,
+    file: str,
+    name: str | None,
+    properties: tuple[str, ...],
+    set_string: tuple[str, ...],
 ) -> None:
     """Expand FILE without deploying it; YAML unless -o says otherwise."""
-    template = load_template(file, name, namespace, parse_properties(properties))
+    template = template_from(ctx, file, name, properties, set_string)
     ctx.show(ctx.client.expand(template), out.expansion_table, "yaml")
 
 
 @main.command()
-@click.argument("name")
-@click.argument("manifest")
-@_output_option
+@output_option
 @pass_context
-def rollback(ctx: _Context, name: str, manifest: str) -> None:
-    """Re-deploy MANIFEST's configuration as deployment NAME's newest manifest."""
-    _show_deployment(ctx, ctx.client.rollback(name, manifest))
-
-
-@main.command()
-@_output_option
-@pass_context
-def types(ctx: _Context) -> None:
+def types(ctx: Context) -> None:
     """List the types used by current deployments."""
     ctx.show(ctx.client.list_types(), partial(out.names_table, "TYPE"))
 
 
 @main.command()
 @click.argument("type_name", metavar="TYPE")
-@_output_option
+@output_option
 @pass_context
-def instances(ctx: _Context, type_name: str) -> None:
+def instances(ctx: Context, type_name: str) -> None:
     """List where TYPE is used (`all` for every type)."""
     ctx.show(ctx.client.list_instances(type_name), out.instances_table)
 
 
-main.add_command(up)
+for command in (*CHANGES, up):
+    main.add_command(command)

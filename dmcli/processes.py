@@ -1,9 +1,11 @@
-"""Services run as child processes: how `dm up` and the end-to-end tests start, watch
-and stop them.
+"""Services run as child processes: how `dm up` and the end-to-end tests start, watch,
+restart and stop them.
 
 Each child runs in its own process group, so that stopping it also stops what it
 started (a gunicorn master and its workers), and writes its output to a log file
-whose last lines explain a failure.
+whose last lines explain a failure. A child that dies after start-up is started again
+by `Supervisor.tend` after a pause that doubles with each restart (RESTART_PAUSES),
+so a service that cannot stay up does not spin.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import requests
-
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.1
+RESTART_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+# A child that stayed up this long starts again from the shortest pause.
+STABLE_SECONDS = 60.0
 
 
 class ChildError(Exception):
@@ -45,6 +48,23 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def answers(url: str, headers: dict[str, str] | None = None, timeout: float = 2.0) -> str | None:
+    """None when `url` answers 2xx, else what went wrong (status and text, or the error)."""
+    import urllib.error
+    import urllib.request
+
+    # No proxy: the services run on this machine.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout):
+            return None
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace").strip()[:300]
+        return f"HTTP {error.code}: {text}"
+    except (urllib.error.URLError, OSError) as error:
+        return str(getattr(error, "reason", error))
 
 
 def console_script(name: str) -> str:
@@ -70,18 +90,34 @@ class Child:
     ):
         self.name = name
         self.log_path = log_path
+        self.args = list(args)
+        self.env = {**os.environ, **(env or {})}
+        self.restarts = 0
+        self.restart_due: float | None = None
         self._stopped = False
-        with open(log_path, "wb") as log:
+        self._spawn("wb")
+
+    def _spawn(self, mode: str) -> None:
+        with open(self.log_path, mode) as log:
             self.process = subprocess.Popen(
-                list(args),
+                self.args,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env=self.env,
                 # Own process group: a Ctrl-C at the terminal reaches only the parent,
                 # which then stops the whole group in order.
                 start_new_session=True,
             )
+        self.started_at = time.monotonic()
+
+    def restart(self) -> None:
+        """Start the child again, its output appended to the same log; what is left of
+        the old group (workers of a killed master hold its port) is killed first."""
+        self.send(signal.SIGKILL)
+        self.process.wait()
+        self._stopped = False
+        self._spawn("ab")
 
     def log(self, lines: int | None = None) -> str:
         """The child's output so far, or only its last `lines` lines."""
@@ -111,13 +147,10 @@ class Child:
         last = "no answer"
         while time.monotonic() < deadline:
             check()
-            try:
-                response = requests.get(url, headers=headers, timeout=2)
-                if response.ok:
-                    return
-                last = f"HTTP {response.status_code}: {response.text.strip()[:300]}"
-            except requests.RequestException as error:
-                last = str(error)
+            problem = answers(url, headers)
+            if problem is None:
+                return
+            last = problem
             time.sleep(POLL_INTERVAL)
         raise ChildError(
             f"{self.name} did not become ready at {url} within {timeout:.0f}s "
@@ -182,6 +215,30 @@ class Supervisor:
     ) -> None:
         """Poll `url` until `child` answers; fail early when any child exits."""
         child.wait_until_answering(url, headers, check=self.check_running)
+
+    def tend(self) -> list[str]:
+        """Restart children that exited, each once its pause is over; what happened, as lines."""
+        news = []
+        now = time.monotonic()
+        for child in self.children:
+            code = child.process.poll()
+            if code is None:
+                if child.restarts and now - child.started_at > STABLE_SECONDS:
+                    child.restarts = 0
+                continue
+            if child.restart_due is None:
+                pause = RESTART_PAUSES[min(child.restarts, len(RESTART_PAUSES) - 1)]
+                child.restart_due = now + pause
+                news.append(
+                    f"{child.name} exited with code {code}; restarting it in {pause:g} s "
+                    f"(log: {child.log_path})"
+                )
+            elif now >= child.restart_due:
+                child.restart()
+                child.restarts += 1
+                child.restart_due = None
+                news.append(f"{child.name} restarted (restart {child.restarts})")
+        return news
 
     def stop(self) -> None:
         """SIGTERM every child's group (newest first), then SIGKILL what is left."""

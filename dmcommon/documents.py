@@ -2,8 +2,10 @@
 
 YAML libraries differ in how deep they let a document nest (some releases stop at
 1,000 levels with their own message, others recurse until the interpreter gives up),
-so the limit here is ours and is checked before the library is asked to build
-anything: the answer to a too-deep document is the same on every release.
+so the limit here is ours and is checked while the document is built, before the
+library's own limit is met: the answer to a too-deep document is the same on every
+release. Documents are built from the C parser's events in one pass; the few that use
+anchors, aliases, tags or merge keys are left to PyYAML's safe loader.
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ MAX_DEPTH = 100
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_STR = "tag:yaml.org,2002:str"
+# Implicit tags whose values the one-pass builder makes (all immutable, so cached).
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+)
+
+
+# Plain scalars already resolved, by their text: the same few (names, numbers, booleans)
+# recur across the documents of a request, and their values are immutable.
+_PLAIN_VALUES: dict[str, Any] = {}
+_PLAIN_VALUES_KEPT = 100_000
+_PLAIN_TEXT_KEPT = 100
 
 
 class TooDeep(Exception):
@@ -29,33 +43,119 @@ class TooDeep(Exception):
         super().__init__(f"nested more than {MAX_DEPTH} levels deep")
 
 
+class _Unusual(Exception):
+    """The document uses what the one-pass builder leaves to PyYAML's own constructor:
+    anchors, aliases, explicit tags, merge keys, collection keys, several documents."""
+
+
 def load_yaml(text: str) -> Any:
     """The single YAML document in `text`, loaded safely.
 
     Raises TooDeep past MAX_DEPTH and yaml.YAMLError for text that is not YAML.
     """
-    _check_flow_depth(text)
-    depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > MAX_DEPTH:
+    try:
+        try:
+            return _build(text)
+        except _Unusual:
+            pass
+        depth = 0
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise TooDeep()
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        # The parser reads flow collections ahead of the events it hands out, so a deep
+        # run of brackets meets the library's own limit (and its wording) first.
+        _check_flow_depth(text)
+        raise
+
+
+def _build(text: str) -> Any:
+    """Python objects straight from the parser's events, in one pass, as the safe loader
+    builds them; raises _Unusual for a document it leaves to that loader."""
+    loader = _Loader(text)
+    get_event = loader.get_event
+    plain = _PLAIN_VALUES
+    if len(plain) > _PLAIN_VALUES_KEPT:
+        plain.clear()
+    get_event()
+    if isinstance(get_event(), yaml.StreamEndEvent):
+        return None
+    # Each open collection with the key awaiting its value (mappings only).
+    stack: list[list[Any]] = []
+    result = None
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _Unusual()
+            value = event.value
+            if event.implicit[0]:
+                known = plain.get(value, _NO_KEY)
+                if known is _NO_KEY:
+                    scalar = value
+                    value = _plain_value(loader, scalar)
+                    if len(scalar) <= _PLAIN_TEXT_KEPT:
+                        plain[scalar] = value
+                else:
+                    value = known
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _Unusual()
+            if len(stack) >= MAX_DEPTH:
                 raise TooDeep()
-        elif isinstance(event, _CLOSE):
-            depth -= 1
-    return yaml.load(text, Loader=_Loader)
+            stack.append([{} if kind is yaml.MappingStartEvent else [], _NO_KEY])
+            continue
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            value = stack.pop()[0]
+        elif kind is yaml.DocumentEndEvent:
+            if not isinstance(get_event(), yaml.StreamEndEvent):
+                raise _Unusual()
+            return result
+        else:
+            raise _Unusual()
+        if not stack:
+            result = value
+            continue
+        top = stack[-1]
+        container = top[0]
+        if type(container) is list:
+            container.append(value)
+        elif top[1] is _NO_KEY:
+            if type(value) in (dict, list):
+                raise _Unusual()
+            top[1] = value
+        else:
+            container[top[1]] = value
+            top[1] = _NO_KEY
+
+
+_NO_KEY = object()
+
+
+def _plain_value(loader: Any, text: str) -> Any:
+    """The value of a plain (unquoted, untagged) scalar, resolved as the safe loader does."""
+    tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == _STR:
+        return text
+    if tag not in _PLAIN_TAGS:
+        raise _Unusual()
+    try:
+        return loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
+    except Exception:  # noqa: BLE001 - PyYAML's loader reports it its own way
+        raise _Unusual() from None
 
 
 _FLOW_TOKEN = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")
 
 
 def _check_flow_depth(text: str) -> None:
-    """Count `[`/`{` nesting outside quotes and comments.
-
-    The parser reads flow collections far ahead of the events it hands out, so a deep
-    run of brackets reaches the library's own limit before the event count below sees
-    it; this scan (cheap, and skipped when the text has few brackets) stops it first.
-    """
+    """Raise TooDeep when `[`/`{` nest past MAX_DEPTH outside quotes and comments."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return
     depth = 0

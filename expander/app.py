@@ -22,7 +22,8 @@ def create_app(config: Mapping[str, Any] | None = None, sandbox: Sandbox | None 
     app = Flask(__name__)
     app.config.update(load_config(config))
     register_error_handlers(app)
-    require_bearer_token(app, app.config["INTERNAL_TOKEN"])
+    # Probes carry no token.
+    require_bearer_token(app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz"))
     app.extensions["expander"] = sandbox if sandbox is not None else Sandbox()
     app.register_blueprint(bp)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from dmcommon.settings import COMMON_SETTINGS, Setting, load_settings
+from dmcommon.settings import COMMON_SETTINGS, Setting, load_settings, parse_bool
 
 SETTINGS = COMMON_SETTINGS + (
     Setting(
@@ -41,6 +41,13 @@ SETTINGS = COMMON_SETTINGS + (
         16 * 1024 * 1024,
         int,
         "largest output of one template, and of the whole expansion, in bytes",
+    ),
+    Setting(
+        "STRICT_UNDEFINED",
+        "DM_STRICT_UNDEFINED",
+        False,
+        parse_bool,
+        "printing an undefined Jinja value is an error instead of a warning",
     ),
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import hashlib
 import json
 from typing import Any
 
@@ -19,7 +20,7 @@ import yaml
 from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
 from expander.models import Expansion, ExpansionRequest, Import, Limits
-from expander.schemas import Schema, describe_yaml_error
+from expander.schemas import Schema, describe_yaml_error, remember
 from expander.templates.jinja import SHARED_BYTECODE, JinjaRenderer
 from expander.templates.python import Context, ModuleLoader, python_module_names
 from expander.templates.python import run_python_template as _run_python
@@ -53,7 +54,12 @@ class Expander:
         for item in request.template.imports:
             self._by_name.setdefault(item.path, item)
         self._raw_imports = {key: item.content for key, item in self._by_name.items()}
-        self._jinja = JinjaRenderer(self._find_source, limits.max_output_bytes)
+        self._jinja = JinjaRenderer(
+            self._find_source,
+            limits.max_output_bytes,
+            strict=limits.strict_undefined or request.template.strict_undefined,
+        )
+        self._project_number = project_number(request.project)
         self._python = ModuleLoader(self._python_sources())
         self._schemas: dict[str, Schema | None] = {}
 
@@ -80,6 +86,7 @@ class Expander:
         expansion.extras = {
             key: value for key, value in config.items() if key not in ("resources", "imports")
         }
+        expansion.warnings = self._jinja.warnings
         return expansion
 
     def _parse(self, text: str, where: str) -> Any:
@@ -133,29 +140,35 @@ class Expander:
                 f"{where}: templates nest more than {self.limits.max_depth} levels deep"
                 f" (recursion too deep: ... > {trail})"
             )
-        properties = resource.get("properties") or {}
-        if not isinstance(properties, dict):
+        given = resource.get("properties")
+        if not isinstance(given, (dict, type(None))):
             raise ExpansionError(f"{where}: properties must be a mapping")
         try:
             schema = self._schema_for(template)
-            properties = schema.apply(properties) if schema else copy.deepcopy(properties)
+            properties = schema.apply(given or {}) if schema else copy.deepcopy(given or {})
         except BadRequest as error:
             raise ExpansionError(f"{where}: {error.message}") from None
         env = {
             "deployment": self.request.deployment,
             "project": self.request.project,
+            "project_number": self._project_number,
+            "username": self.request.username,
             "name": name,
             "type": type_,
             "current_time": self.now,
         }
+        shown = _shown_properties(resource, properties)
         result = self._run(template, where, properties, env)
         if not isinstance(result, dict) or "resources" not in result:
             raise ExpansionError(f"{where}: the template's result has no 'resources:' list")
         children = self._expand_list(
             result["resources"], f"template {template.path}", [*chain, template.path], expansion
         )
-        node = {"name": name, "type": type_, "properties": properties, "resources": children}
-        node.update({key: value for key, value in result.items() if key not in node})
+        node: dict[str, Any] = {"name": name, "type": type_}
+        if shown is not _ABSENT:
+            node["properties"] = shown
+        node["resources"] = children
+        node.update({key: value for key, value in result.items() if key not in _NODE_KEYS})
         return node
 
     def _schema_for(self, template: Import) -> Schema | None:
@@ -202,6 +215,13 @@ class Expander:
             except Exception:  # noqa: BLE001 - the request's own child reported it already
                 continue
 
+    def remember_schemas(self) -> None:
+        """Keep the request's schemas checked in this process (the fork server's), so the
+        children forked later skip parsing and checking them."""
+        for item in self.request.template.imports:
+            if item.name.endswith(".schema") or item.path.endswith(".schema"):
+                remember(item.path, item.content)
+
     def uncompiled_jinja(self) -> list[Import]:
         """The request's Jinja templates whose code is not in the shared cache yet."""
         return [
@@ -238,6 +258,25 @@ class Expander:
                 f"{where}: output is larger than the limit of {self.limits.max_output_bytes} bytes"
             )
         return self._parse(text, f"{where}: the template's output")
+
+
+_NODE_KEYS = ("name", "type", "properties", "resources")
+_ABSENT = object()
+
+
+def _shown_properties(resource: dict[str, Any], filled: dict[str, Any]) -> Any:
+    """A template node's properties in the layout: the filled-in ones, except that a
+    resource without properties (or with `properties:` null) that no default filled
+    shows them absent (or null), as Google Cloud Deployment Manager does."""
+    if filled or resource.get("properties") is not None:
+        return copy.deepcopy(filled)
+    return None if "properties" in resource else _ABSENT
+
+
+def project_number(project: str) -> str:
+    """`env.project_number`: twelve digits derived from the project's name, the same every time."""
+    digest = int.from_bytes(hashlib.sha256(project.encode()).digest()[:8], "big")
+    return str(10**11 + digest % (9 * 10**11))
 
 
 def to_json(value: Any) -> str:

@@ -39,6 +39,7 @@ class Template:
     content: str
     imports: tuple[Import, ...] = ()
     namespace: str | None = None
+    strict_undefined: bool = False
 
     @classmethod
     def from_dict(cls, data: Any) -> Template:
@@ -60,7 +61,16 @@ class Template:
             for index, item in enumerate(raw_imports)
         )
         namespace = _optional_str(data, "namespace", "template")
-        return cls(name=name, content=content, imports=imports, namespace=namespace)
+        options = data.get("options") or {}
+        if not isinstance(options, dict):
+            raise BadRequest("template.options must be an object")
+        strict = options.get("strictUndefined", False)
+        if not isinstance(strict, bool):
+            raise BadRequest("template.options.strictUndefined must be true or false")
+        return cls(
+            name=name, content=content, imports=imports, namespace=namespace,
+            strict_undefined=strict,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class ExpansionRequest:
     template: Template
     deployment: str
     project: str
+    username: str = "deployment-manager"
 
     @classmethod
     def from_dict(cls, data: Any) -> ExpansionRequest:
@@ -83,18 +94,21 @@ class ExpansionRequest:
             raise BadRequest("env must be an object")
         deployment = _optional_str(env, "deployment", "env") or template.name
         project = _optional_str(env, "project", "env") or template.namespace or "default"
-        return cls(template=template, deployment=deployment, project=project)
+        username = _optional_str(env, "username", "env") or "deployment-manager"
+        return cls(template=template, deployment=deployment, project=project, username=username)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one expansion may use; enforced by the sandbox and by the engine."""
+    """What one expansion may use, and whether printing an undefined Jinja value is an
+    error; enforced by the sandbox and by the engine."""
 
     timeout: float = 10.0
     cpu_seconds: int = 5
     memory_mb: int = 512
     max_depth: int = 20
     max_output_bytes: int = 16 * 1024 * 1024
+    strict_undefined: bool = False
 
     @classmethod
     def from_config(cls, config: Any) -> Limits:
@@ -105,6 +119,7 @@ class Limits:
             memory_mb=int(config["EXPANSION_MEMORY_MB"]),
             max_depth=int(config["MAX_EXPANSION_DEPTH"]),
             max_output_bytes=int(config["MAX_OUTPUT_BYTES"]),
+            strict_undefined=bool(config["STRICT_UNDEFINED"]),
         )
 
     @classmethod
@@ -117,16 +132,19 @@ class Limits:
 
 @dataclass
 class Expansion:
-    """What expansion yields: the flat list of primitives and the layout tree."""
+    """What expansion yields: the flat list of primitives, the layout tree and the
+    warnings about what templates did (such as printing undefined values)."""
 
     resources: list[dict[str, Any]] = field(default_factory=list)
     layout: list[dict[str, Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": {"resources": self.resources},
             "layout": {"resources": self.layout, **self.extras},
+            "warnings": self.warnings,
         }
 
 

@@ -9,6 +9,7 @@ A schema is YAML with `info`, `imports`, `required` and `properties`; everything
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import jsonschema
@@ -28,6 +29,67 @@ class SchemaError(BadRequest):
     """A schema is broken, names files that were not supplied, or the properties break it."""
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What a schema's text alone decides: its JSON Schema part (read only), its
+    `imports:` entries as `(name, path)`, and why it is invalid (None when it is not)."""
+
+    document: dict[str, Any]
+    imports: list[tuple[str | None, str | None]]
+    problem: str | None
+
+
+# Schemas checked once and kept by the fork server, so its children skip the work.
+_CHECKED: dict[tuple[str, str], _Checked] = {}
+_CHECKED_BUDGET = 4 * 1024 * 1024
+_LARGEST_KEPT = 64 * 1024
+_kept_size = 0
+
+
+def remember(filename: str, text: str) -> None:
+    """Check a schema and keep the outcome in this process, when that is cheap and safe:
+    a small text whose nodes are not shared (aliases), so the check takes time in
+    proportion to the text. Problems are left to the request that meets them."""
+    global _kept_size
+    key = (filename, text)
+    if key in _CHECKED or len(text) > _LARGEST_KEPT or _kept_size + len(text) > _CHECKED_BUDGET:
+        return
+    try:
+        document = _load_yaml(filename, text)
+        if _shares_nodes(document):
+            return
+        _CHECKED[key] = _check(filename, document)
+    except SchemaError:
+        return
+    _kept_size += len(text)
+
+
+def _shares_nodes(document: Any) -> bool:
+    seen: set[int] = set()
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _check(filename: str, document: dict[str, Any]) -> _Checked:
+    imports = _imports_of(filename, document)
+    schema = {k: v for k, v in document.items() if k not in _NOT_SCHEMA_KEYS}
+    # Draft 4 wants a non-empty `required`; an empty one means "nothing required".
+    if schema.get("required") == []:
+        del schema["required"]
+    schema.setdefault("type", "object")
+    problems = sorted(_META.iter_errors(schema), key=lambda e: list(map(str, e.path)))
+    details = "; ".join(f"{e.message} (at {_schema_path(e)})" for e in problems)
+    problem = f"schema {filename} is invalid: {details}" if details else None
+    return _Checked(schema, imports, problem)
+
+
 class Schema:
     """A parsed template schema, ready to fill defaults into properties and validate them."""
 
@@ -38,23 +100,17 @@ class Schema:
         find_source: Callable[[str], tuple[str, str] | None],
     ):
         self.filename = filename
-        document = _load_yaml(filename, text)
-        self.imports = _imports_of(filename, document)
-        for name in self.imports:
-            if find_source(name) is None:
+        checked = _CHECKED.get((filename, text)) or _check(filename, _load_yaml(filename, text))
+        for name, path in checked.imports:
+            # As in configurations, an entry is the import of its name, else of its path.
+            if not any(key and find_source(key) for key in (name, path)):
                 raise SchemaError(
-                    f"schema {filename} imports '{name}', which was not supplied with the request"
+                    f"schema {filename} imports '{name or path}', which was not supplied"
+                    " with the request"
                 )
-        self.document = {k: v for k, v in document.items() if k not in _NOT_SCHEMA_KEYS}
-        # Draft 4 wants a non-empty `required`; an empty one means "nothing required".
-        if self.document.get("required") == []:
-            del self.document["required"]
-        self.document.setdefault("type", "object")
-        if not _META.is_valid(self.document):
-            error = jsonschema.exceptions.best_match(_META.iter_errors(self.document))
-            raise SchemaError(
-                f"schema {filename} is invalid: {error.message} (at {_schema_path(error)})"
-            )
+        if checked.problem:
+            raise SchemaError(checked.problem)
+        self.document = checked.document
 
         def retrieve(uri: str) -> referencing.Resource:
             found = find_source(uri)
@@ -71,12 +127,23 @@ class Schema:
         )
         self.registry = referencing.Registry(retrieve=retrieve).with_resource(filename, resource)
         self.validator = jsonschema.Draft4Validator(self.document, registry=self.registry)
+        self._resolver = self.registry.resolver(filename)
+        # `$ref` lookups made while filling defaults, each made once: the same resolvers
+        # recur, since resolved references carry theirs.
+        self._resolved: dict[tuple[int, str], tuple[referencing.Resolver, Any]] = {}
+
+    def _lookup(self, resolver: referencing.Resolver, ref: str) -> Any:
+        key = (id(resolver), ref)
+        found = self._resolved.get(key)
+        if found is None or found[0] is not resolver:
+            found = self._resolved[key] = (resolver, resolver.lookup(ref))
+        return found[1]
 
     def apply(self, properties: dict[str, Any]) -> dict[str, Any]:
         """Return `properties` with defaults filled in, or raise listing every violation."""
         filled = copy.deepcopy(properties)
         try:
-            _fill_defaults(filled, self.document, self.registry.resolver(self.filename))
+            _fill_defaults(filled, self.document, self._resolver, self._lookup)
             errors = sorted(self.validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
         except referencing.exceptions.Unresolvable as error:
             raise SchemaError(f"schema {self.filename}: cannot resolve $ref {error}") from None
@@ -88,40 +155,46 @@ class Schema:
         return filled
 
 
-def _fill_defaults(instance: Any, schema: Any, resolver: referencing.Resolver) -> None:
+# (resolver, $ref) -> what the reference resolves to
+_Lookup = Callable[[Any, str], Any]
+
+
+def _fill_defaults(
+    instance: Any, schema: Any, resolver: referencing.Resolver, lookup: _Lookup
+) -> None:
     """Set missing properties that have a `default`, following `$ref`, nested objects and lists."""
     if not isinstance(schema, dict):
         return
     if isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
-        _fill_defaults(instance, resolved.contents, resolved.resolver)
+        resolved = lookup(resolver, schema["$ref"])
+        _fill_defaults(instance, resolved.contents, resolved.resolver, lookup)
         return
     for part in schema.get("allOf", ()):
-        _fill_defaults(instance, part, resolver)
+        _fill_defaults(instance, part, resolver, lookup)
     if isinstance(instance, dict) and isinstance(schema.get("properties"), dict):
         for name, subschema in schema["properties"].items():
             if name not in instance:
-                default = _default_of(subschema, resolver)
+                default = _default_of(subschema, resolver, lookup)
                 if default is _MISSING:
                     continue
                 instance[name] = copy.deepcopy(default)
-            _fill_defaults(instance[name], subschema, resolver)
+            _fill_defaults(instance[name], subschema, resolver, lookup)
     if isinstance(instance, list):
         items = schema.get("items")
         if isinstance(items, dict):
             for element in instance:
-                _fill_defaults(element, items, resolver)
+                _fill_defaults(element, items, resolver, lookup)
         elif isinstance(items, list):
             for element, subschema in zip(instance, items):
-                _fill_defaults(element, subschema, resolver)
+                _fill_defaults(element, subschema, resolver, lookup)
 
 
 _MISSING = object()
 
 
-def _default_of(schema: Any, resolver: referencing.Resolver) -> Any:
+def _default_of(schema: Any, resolver: referencing.Resolver, lookup: _Lookup) -> Any:
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
+        resolved = lookup(resolver, schema["$ref"])
         schema, resolver = resolved.contents, resolved.resolver
     if isinstance(schema, dict) and "default" in schema:
         return schema["default"]
@@ -142,17 +215,22 @@ def _load_yaml(filename: str, text: str) -> dict[str, Any]:
     return document
 
 
-def _imports_of(filename: str, document: dict[str, Any]) -> list[str]:
+def _imports_of(filename: str, document: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    """The `(name, path)` of each entry of the schema's `imports:`."""
     imports = document.get("imports") or []
     if not isinstance(imports, list):
         raise SchemaError(f"schema {filename} is invalid: imports must be a list")
-    names = []
+    entries = []
     for entry in imports:
-        name = entry.get("path") or entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str):
+        if not isinstance(entry, dict):
             raise SchemaError(f"schema {filename} is invalid: each import needs a path")
-        names.append(name)
-    return names
+        name, path = entry.get("name"), entry.get("path")
+        if not isinstance(name or path, str) or not all(
+            isinstance(key, (str, type(None))) for key in (name, path)
+        ):
+            raise SchemaError(f"schema {filename} is invalid: each import needs a path")
+        entries.append((name, path))
+    return entries
 
 
 def describe_yaml_error(error: yaml.YAMLError) -> str:

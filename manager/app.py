@@ -43,7 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
         services = build_services(app.config)
     if services.runner is None:
         services.runner = Runner(
-            services, app.config["OPERATION_WORKERS"], app.config["OPERATION_LEASE_SECONDS"]
+            services,
+            app.config["OPERATION_WORKERS"],
+            app.config["OPERATION_LEASE_SECONDS"],
+            app.config["DRIFT_INTERVAL"],
         )
     app.extensions["dm"] = services
     start = getattr(services.runner, "start", None)

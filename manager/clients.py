@@ -164,6 +164,19 @@ class ResourcifierClient(ServiceClient):
             return None
         return self._items(self._json(response, "the health check"), resources, "the health check")
 
+    def dry_run(
+        self, resources: list[dict[str, Any]], namespace: str
+    ) -> list[dict[str, Any]] | None:
+        """Each resource's live object and the server's dry-run result of applying it
+        (`live`, `dryRun`), in one batch; None when the backend offers no such answer."""
+        body = {"resources": resources, "namespace": namespace}
+        params = {"dryRun": "true", "diff": "true"}
+        response = self._send("POST", "/configurations", json=body, params=params)
+        if response.status_code in (404, 405):
+            return None
+        items = self._items(self._json(response, "the dry run"), resources, "the dry run")
+        return items if all("dryRun" in item for item in items) else None
+
     def _batch(
         self, method: str, resources: list[dict[str, Any]], namespace: str, what: str
     ) -> list[dict[str, Any]]:

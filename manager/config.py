@@ -49,6 +49,13 @@ SETTINGS = COMMON_SETTINGS + (
         "seconds after which another process resumes an operation whose owner stopped",
     ),
     Setting(
+        "DRIFT_INTERVAL",
+        "DM_DRIFT_INTERVAL",
+        0,
+        int,
+        "seconds between drift checks of every deployment (0: only when asked)",
+    ),
+    Setting(
         "TEMPLATE_URL_ALLOWED_HOSTS",
         "DM_TEMPLATE_URL_ALLOWED_HOSTS",
         None,

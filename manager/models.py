@@ -4,6 +4,10 @@ Python names are snake_case; `to_dict` speaks the camelCase wire format of docs/
 while `to_record`/`from_record` (where present) speak the storage form, which also
 keeps internal bookkeeping (dependency levels, settled markers, leases) that never
 reaches the wire. Timestamps are RFC 3339 UTC strings.
+
+One module on purpose, though over 400 lines: it is the manager's whole data model,
+plain dataclasses and their wire forms with no logic, and reading it in one place is
+how one learns the API's objects.
 """
 
 from __future__ import annotations
@@ -306,9 +310,11 @@ class Step:
     message: str = ""
     started_at: str | None = None
     ended_at: str | None = None
+    phase: str = ""
+    """Empty for the change itself; `rollback` for the steps that undo a failed atomic one."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "resource": self.resource,
             "action": self.action,
             "status": self.status,
@@ -316,6 +322,9 @@ class Step:
             "startedAt": self.started_at,
             "endedAt": self.ended_at,
         }
+        if self.phase:
+            data["phase"] = self.phase
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -326,6 +335,7 @@ class Step:
             message=data.get("message", ""),
             started_at=data.get("startedAt"),
             ended_at=data.get("endedAt"),
+            phase=data.get("phase", ""),
         )
 
 
@@ -373,6 +383,33 @@ class Operation:
             "createdAt": self.created_at,
             "startedAt": self.started_at,
             "endedAt": self.ended_at,
+        }
+
+
+@dataclass
+class Preview:
+    """A change shown before it is made: the manifest it would roll out and its plan.
+
+    `fingerprint` is the deployment's when the preview was made ("" for a deployment
+    that did not exist); applying the preview checks it did not change since.
+    """
+
+    deployment: str
+    manifest: Manifest
+    fingerprint: str
+    plan: list[dict[str, Any]]
+    created_at: str
+    running_operation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "manifest": self.manifest.name,
+            "fingerprint": self.fingerprint,
+            "createdAt": self.created_at,
+            "plan": self.plan,
+            "warnings": list(self.manifest.warnings),
+            "runningOperation": self.running_operation,
         }
 
 

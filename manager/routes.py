@@ -20,7 +20,17 @@ from dmcommon.settings import parse_bool
 from dmcommon.web import error_response
 from manager.models import DELETED, Deployment, Operation, Options, State
 from manager.template_input import options_from, parse_body, template_from_body
-from manager.workflow import Create, Delete, Expand, Rollback, Services, Sync, Update
+from manager.workflow import (
+    ApplyPreview,
+    Create,
+    Delete,
+    Expand,
+    Rollback,
+    Services,
+    Sync,
+    Update,
+    check_drift,
+)
 
 bp = Blueprint("manager", __name__)
 
@@ -157,6 +167,8 @@ def list_deployments():
 
 @bp.post("/deployments")
 def create_deployment():
+    if _flag("preview"):
+        return jsonify(ApplyPreview(_services()).preview(_template(), create=True).to_dict())
     return _accepted(Create(_services()).start(_template()), 201)
 
 
@@ -167,7 +179,30 @@ def get_deployment(name: str):
 
 @bp.put("/deployments/<name>")
 def update_deployment(name: str):
+    if _flag("preview"):
+        return jsonify(ApplyPreview(_services()).preview(_template(name), create=False).to_dict())
     return _accepted(Update(_services()).start(_template(name), _if_match()))
+
+
+@bp.get("/deployments/<name>/preview")
+def get_preview(name: str):
+    return jsonify(_services().repository.get_preview(name).to_dict())
+
+
+@bp.delete("/deployments/<name>/preview")
+def discard_preview(name: str):
+    _services().repository.delete_preview(name)
+    return "", 204
+
+
+@bp.post("/deployments/<name>/preview/apply")
+def apply_preview(name: str):
+    return _accepted(ApplyPreview(_services()).start(name))
+
+
+@bp.get("/deployments/<name>/drift")
+def get_drift(name: str):
+    return jsonify(check_drift(_services(), name))
 
 
 @bp.delete("/deployments/<name>")

@@ -8,10 +8,10 @@ from flask import Flask
 
 from dmcommon.auth import require_bearer_token
 from dmcommon.web import register_error_handlers
-from resourcifier.backend import Backend
+from resourcifier.backends.base import Backend
 from resourcifier.config import load_config
+from resourcifier.dispatch import Resourcifier
 from resourcifier.routes import bp
-from resourcifier.service import Resourcifier
 
 
 def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
@@ -35,12 +35,12 @@ def make_backend(config: Mapping[str, Any]) -> Backend:
     """The backend named by BACKEND: `kubectl` (a Kubernetes cluster) or `docker`."""
     name = config["BACKEND"]
     if name == "kubectl":
-        from resourcifier.kubectl_backend import KubectlBackend
+        from resourcifier.backends.kubectl.backend import KubectlBackend
 
         return KubectlBackend(config)
     if name == "docker":
         # Imported only when chosen: the Docker SDK is an optional dependency.
-        from resourcifier.docker_backend import DockerBackend
+        from resourcifier.backends.docker.backend import DockerBackend
 
         return DockerBackend(config)
     raise ValueError(

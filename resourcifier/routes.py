@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from dmcommon.bodies import json_body
-from resourcifier.service import Resourcifier, parse_dry_run
+from resourcifier.dispatch import Resourcifier
+from resourcifier.wire import parse_dry_run
 
 bp = Blueprint("resourcifier", __name__)
 

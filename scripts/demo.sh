@@ -80,6 +80,9 @@ echo
 echo "== dm get guestbook"
 "$DM" get guestbook
 echo
+echo "== dm history guestbook"
+"$DM" history guestbook
+echo
 echo "== kubectl get deployments,services -l deployment-manager.io/deployment=guestbook"
 kubectl get deployments,services -l deployment-manager.io/deployment=guestbook
 echo

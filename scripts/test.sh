@@ -17,4 +17,11 @@ fi
 scripts/postgres.sh || { [ -z "${CI:-}" ] || exit 1; }
 scripts/chromium.sh || { [ -z "${CI:-}" ] || exit 1; }
 
-exec .venv/bin/python -m pytest -q "$@"
+# Most tests wait on real processes (services, kubectl, the simulator), so more workers
+# than cores pay off; each worker starts its own shared services. DM_TEST_WORKERS=0 runs
+# everything in this process.
+workers="${DM_TEST_WORKERS:-4}"
+if [ "$workers" = "0" ]; then
+    exec .venv/bin/python -m pytest -q "$@"
+fi
+exec .venv/bin/python -m pytest -q -n "$workers" --dist loadfile "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,18 @@ class Stack:
     resourcifier: str
     simulator: Simulator
     processes: dict[str, ServiceProcess]
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of this test's own on the shared simulator."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def app() -> str:
+    """A deployment name of this test's own."""
+    return f"app-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ on its first request (a forked copy of a running one starts anew, too).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -30,12 +31,22 @@ _BOOT = (
 # Time the fork server itself may take beyond the expansion's own limit: start-up,
 # forking and copying the answer.
 _GRACE_SECONDS = 30.0
+# The readiness check: an expansion that needs a child and nothing else.
+_PROBE = json.dumps({"template": {"name": "readyz", "content": "resources: []\n"}}).encode()
+_PROBE_LIMITS = json.dumps(Limits(timeout=5).to_dict()).encode()
+# How long the readiness check waits for an expansion in progress before judging by
+# whether the fork server runs.
+_PROBE_WAIT_SECONDS = 1.0
 
 
 class Sandbox:
-    """A connection to one fork server, started when first needed and again after a failure."""
+    """A connection to one fork server, started when first needed and again after a failure.
 
-    def __init__(self):
+    `interpreter` is the Python that runs the fork server (by default the service's own).
+    """
+
+    def __init__(self, interpreter: str = sys.executable):
+        self._interpreter = interpreter
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._owner = 0
@@ -54,6 +65,19 @@ class Sandbox:
             return payload
         raise _ERRORS.get(status, DMError)(json.loads(payload)["message"])
 
+    def ready(self) -> bool:
+        """Whether a confined child starts and answers a trivial expansion.
+
+        While another expansion holds the sandbox, whether the fork server runs.
+        """
+        if not self._lock.acquire(timeout=_PROBE_WAIT_SECONDS):
+            return self.server_pid is not None
+        try:
+            answer = self._exchange(_PROBE_LIMITS, _PROBE, _GRACE_SECONDS)
+        finally:
+            self._lock.release()
+        return answer[:3] == b"200"
+
     @property
     def server_pid(self) -> int | None:
         """The fork server's process id, when this process has one running."""
@@ -65,8 +89,8 @@ class Sandbox:
         # Expansion has no side effects, so a request that met a dead fork server (one
         # that crashed or was killed since the last request) is sent once more to a new one.
         for _ in range(2):
-            process = self._running()
             try:
+                process = self._running()
                 write_frame(process.stdin, limits)
                 write_frame(process.stdin, body)
                 ready, _, _ = select.select([process.stdout], [], [], timeout)
@@ -88,7 +112,7 @@ class Sandbox:
                 return self._process
             self.close()
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, _SOURCE_ROOT],
+            [self._interpreter, "-I", "-c", _BOOT, _SOURCE_ROOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # A fork server that fails to start says why in the service's log.
@@ -108,5 +132,7 @@ class Sandbox:
         process.kill()
         process.wait()
         for stream in (process.stdin, process.stdout):
-            stream.close()
+            # Closing flushes what was written; to a dead process that is a broken pipe.
+            with contextlib.suppress(OSError):
+                stream.close()
 

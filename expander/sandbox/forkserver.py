@@ -294,7 +294,8 @@ _COMPILE_LIMITS = Limits(timeout=5, cpu_seconds=3, memory_mb=256, max_output_byt
 
 
 def _remember(body: bytes, devnull: int) -> None:
-    """Compile the request's templates, so the next children start with them compiled.
+    """Compile the request's templates and check its schemas, so the next children start
+    with them ready.
 
     Python is compiled here. Jinja evaluates constant expressions and filters while
     compiling (`{{ "a" | center(10**9) }}`), so Jinja templates are compiled in a confined
@@ -305,6 +306,7 @@ def _remember(body: bytes, devnull: int) -> None:
     except (DMError, ValueError):
         return
     expander.compile_python()
+    expander.remember_schemas()
     templates = expander.uncompiled_jinja()
     if templates:
         data = _compile_confined(expander, templates, devnull)

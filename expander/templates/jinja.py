@@ -1,7 +1,13 @@
-"""Jinja templates, rendered in Jinja's sandboxed environment with strict undefined values."""
+"""Jinja templates, rendered in Jinja's sandboxed environment.
+
+Printing an undefined value renders it empty and records a warning naming the file, line
+and variable, as templates written for Google Cloud Deployment Manager expect; in strict
+mode it is an error instead.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import jinja2
@@ -55,36 +61,86 @@ class _SharedBytecode(jinja2.BytecodeCache):
 SHARED_BYTECODE = _SharedBytecode()
 
 
-class _TestableUndefined(jinja2.StrictUndefined):
+class _StrictUndefined(jinja2.StrictUndefined):
     """Undefined values fail when used, but test false in `{% if %}`.
 
     Templates written for other Deployment Managers guard optional properties with
     `{% if properties['x'] %}`; that keeps working, while printing, iterating or
-    comparing an undefined value still fails with the file and line.
+    comparing an undefined value fails with the file and line.
     """
+
+    __slots__ = ()
 
     def __bool__(self) -> bool:
         return False
+
+
+class _PrintableUndefined(jinja2.ChainableUndefined, _StrictUndefined):
+    """Undefined values that print as nothing, each print reported to `printed`; looking
+    up a key or attribute of one gives the same undefined value. Anything else still
+    fails, and so does printing what the sandbox refused (an unsafe attribute).
+    """
+
+    __slots__ = ()
+    printed: Callable[[str], None]
+
+    def __str__(self) -> str:
+        if self._undefined_exception is not jinja2.UndefinedError:
+            self._fail_with_undefined_error()
+        type(self).printed(self._undefined_message)
+        return ""
+
+
+def _template_line() -> tuple[str, int] | None:
+    """The file and line of the innermost Jinja template running on this thread."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            return template.filename, template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
 
 
 class JinjaRenderer:
     """Renders the Jinja imports of one request.
 
     `find_source(name)` returns `(filename, text)` of an import given its name or path,
-    or None; `{% import %}` and `{% include %}` use it too.
+    or None; `{% import %}` and `{% include %}` use it too. Unless `strict`, printing an
+    undefined value adds a warning to `warnings` (once per file, line and message).
     """
 
-    def __init__(self, find_source: Callable[[str], tuple[str, str] | None], max_output: int):
+    def __init__(
+        self,
+        find_source: Callable[[str], tuple[str, str] | None],
+        max_output: int,
+        strict: bool = False,
+    ):
         self._find_source = find_source
         self._max_output = max_output
         self._filenames: set[str] = set()
+        self._warnings: dict[str, None] = {}
+        undefined = _StrictUndefined if strict else type(
+            "Undefined",
+            (_PrintableUndefined,),
+            {"__slots__": (), "printed": staticmethod(self._printed_undefined)},
+        )
         self.environment = SandboxedEnvironment(
             loader=jinja2.FunctionLoader(self._load),
-            undefined=_TestableUndefined,
+            undefined=undefined,
             extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
-            keep_trailing_newline=True,
             bytecode_cache=SHARED_BYTECODE,
         )
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the templates rendered so far printed that was undefined, in order."""
+        return list(self._warnings)
+
+    def _printed_undefined(self, message: str) -> None:
+        where = _template_line()
+        place = _at(*where) if where else "a Jinja template"
+        self._warnings.setdefault(f"{place}: {message} (rendered empty)")
 
     def _load(self, name: str):
         found = self._find_source(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from manager.models import Deployment, Manifest, Operation, TypeInstance
+from manager.models import Deployment, Health, Manifest, Operation, Preview, TypeInstance
 
 
 class Repository(ABC):
@@ -42,6 +42,11 @@ class Repository(ABC):
         """
 
     @abstractmethod
+    def record_sync(self, name: str, sync: str, health: Health | None = None) -> None:
+        """Record the result of a drift check (and the health it read, when given); not a
+        change, so the fingerprint stays."""
+
+    @abstractmethod
     def delete_deployment(self, name: str) -> None:
         """Remove the deployment, its manifests and its type instances; `NotFound` if absent."""
 
@@ -70,12 +75,13 @@ class Repository(ABC):
 
     @abstractmethod
     def list_operations(self, deployment: str) -> list[Operation]:
-        """A deployment's operations, newest first (without their steps)."""
+        """A deployment's operations with their steps, newest first (those of a deleted
+        deployment too); `NotFound` when it has none and does not exist."""
 
     @abstractmethod
     def save_operation(self, operation: Operation, events: list[dict[str, Any]] = ()) -> None:
         """Record the operation's status, steps and errors, and append `events` to its
-        stream, in one transaction."""
+        stream, in one transaction; `NotFound` when the operation is not stored."""
 
     @abstractmethod
     def events_since(self, operation_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
@@ -111,6 +117,20 @@ class Repository(ABC):
     @abstractmethod
     def list_manifest_names(self, deployment: str) -> list[str]:
         """Manifest names of a deployment, oldest first; `NotFound` for no such deployment."""
+
+    # Previews
+
+    @abstractmethod
+    def save_preview(self, preview: Preview) -> None:
+        """Store the deployment's preview, replacing any earlier one."""
+
+    @abstractmethod
+    def get_preview(self, deployment: str) -> Preview:
+        """The deployment's preview; `NotFound` when it has none."""
+
+    @abstractmethod
+    def delete_preview(self, deployment: str) -> None:
+        """Discard the deployment's preview; `NotFound` when it has none."""
 
     # Type instances
 

@@ -1,8 +1,8 @@
 """Leases on running operations: who owns one, and whether that owner is still alive.
 
 Every running operation records its *owner* (`host/pid/process-start-time`) and a
-*heartbeat* (epoch seconds). A `LeaseKeeper` thread refreshes the heartbeats of the
-operations its process owns every `lease_seconds / 4`. An operation is *orphaned* when
+*heartbeat* (epoch seconds). A `Periodic` thread of the runner refreshes the heartbeats
+of the operations its process owns every `lease_seconds / 4`. An operation is *orphaned* when
 
 - its heartbeat is older than `lease_seconds` (the owner died, wherever it ran), or
 - its owner ran on this host and that process is gone (a restart on the same host is
@@ -74,11 +74,12 @@ def _process_start_time(pid: int) -> str | None:
     return fields[19]
 
 
-class LeaseKeeper:
+class Periodic:
     """A daemon thread that calls `beat()` every `interval` seconds until stopped.
 
-    `beat` refreshes this process's heartbeats and looks for orphaned operations to
-    take over; an exception in one beat is logged and the next beat tries again.
+    The runner's beat refreshes this process's heartbeats and looks for orphaned
+    operations to take over; an exception in one beat is logged and the next beat tries
+    again.
     """
 
     def __init__(self, beat: Callable[[], None], interval: float):
@@ -92,7 +93,7 @@ class LeaseKeeper:
         with self._lock:
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(
-                    target=self._loop, name="dm-operation-leases", daemon=True
+                    target=self._loop, name=f"dm-{self._beat.__name__.strip('_')}", daemon=True
                 )
                 self._thread.start()
 

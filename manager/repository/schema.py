@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Float,
     ForeignKey,
     Index,
@@ -19,11 +20,20 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
 )
+
+from dmcommon.errors import ServiceUnavailable
 
 # Bump when the tables change, and add the step from the previous version to
 # `MIGRATIONS`.
 SCHEMA_VERSION = 2
+
+# Any stable 64-bit number: serializes schema creation among replicas on PostgreSQL.
+_SCHEMA_LOCK_KEY = 0x646D736368656D61
 
 metadata = MetaData()
 
@@ -130,6 +140,20 @@ operation_events = Table(
     UniqueConstraint("operation", "seq", name="dm_operation_events_operation_seq"),
 )
 
+# A deployment's stored preview: the manifest it would roll out (as JSON, the same
+# documents a manifest row holds) and its plan. A new deployment may have one, so there
+# is no foreign key.
+previews = Table(
+    "dm_previews",
+    metadata,
+    Column("deployment", String(255), primary_key=True),
+    Column("created_at", String(40), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("manifest", Text, nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("running_operation", String(64)),
+)
+
 # Steps that bring a database from version N-1 to N, keyed by N. New tables are made
 # by `metadata.create_all` before the steps run.
 MIGRATIONS: dict[int, list[str]] = {
@@ -153,3 +177,26 @@ MIGRATIONS: dict[int, list[str]] = {
         "WHERE status IN ('Deploying', 'Updating', 'Deleting')",
     ],
 }
+
+
+def create_or_migrate(conn: Connection) -> None:
+    """Create the tables of an empty database, or bring an older one to `SCHEMA_VERSION`.
+
+    `ServiceUnavailable` when the database is newer than this code.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+    metadata.create_all(conn)
+    version = conn.execute(select(func.max(schema_version.c.version))).scalar()
+    if version is None:
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+        return
+    if version > SCHEMA_VERSION:
+        raise ServiceUnavailable(
+            f"the database schema is version {version}, newer than this manager "
+            f"understands ({SCHEMA_VERSION}): upgrade the manager"
+        )
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[step]:
+            conn.execute(text(statement))
+        conn.execute(insert(schema_version).values(version=step))

@@ -1,10 +1,13 @@
 """The SQL repository (SQLAlchemy Core): SQLite by default, PostgreSQL for several replicas.
 
 One operation per deployment: a deployment is busy while its `operation` column names
-an operation that has not ended. `start_operation` checks and takes that in one
-conditional UPDATE (or INSERT, for a new deployment) in the same transaction that stores
-the operation, so two processes or replicas can never both start one. Leases on
+an operation that has not ended. `start_operation` locks the deployment row (or inserts
+it, for a new deployment), checks and takes it in the same transaction that stores the
+operation, so two processes or replicas can never both start one. Leases on
 operations are described in lease.py; the SQL for them is here.
+
+The module is longer than most because it holds one query method for each method of
+the interface; rows are mapped to models in rows.py, engines are set up in engine.py.
 """
 
 from __future__ import annotations
@@ -14,68 +17,64 @@ import json
 import logging
 import time
 import uuid
-from contextlib import contextmanager
-from typing import Any, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     and_,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
-from dmcommon.errors import Conflict, NotFound, ServiceUnavailable
-from manager.models import (
-    ENDED,
-    Deployment,
-    Health,
-    Manifest,
-    ManifestResource,
-    Operation,
-    Options,
-    State,
-    Step,
-    Template,
-    TypeInstance,
-)
+from dmcommon.errors import Conflict, NotFound
+from manager.models import ENDED, Deployment, Health, Manifest, Operation, TypeInstance
 from manager.repository.base import Repository
+from manager.repository.engine import open_engine, transaction
 from manager.repository.lease import owner_is_dead, process_owner
+from manager.repository.previews import SqlPreviews
+from manager.repository.rows import (
+    deployment_from_row,
+    deployment_values,
+    event_values,
+    manifest_from_row,
+    manifest_summary,
+    manifest_values,
+    operation_from_row,
+    operation_values,
+    type_instance_from_row,
+    type_instance_values,
+)
 from manager.repository.schema import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
+    create_or_migrate,
     deployments,
     manifests,
-    metadata,
     operation_events,
     operations,
+    previews,
     schema_version,
     type_instances,
 )
 
 log = logging.getLogger(__name__)
 
-# Any stable 64-bit number: serializes schema creation among replicas on PostgreSQL.
-_SCHEMA_LOCK_KEY = 0x646D736368656D61
 _ENDED = sorted(ENDED)
 
 
-class SqlRepository(Repository):
+class SqlRepository(SqlPreviews, Repository):
     """`Repository` over one SQLAlchemy engine. Create one per process (after a fork)."""
 
     def __init__(self, url: str):
         self.owner = process_owner()
-        self._engine = _create_engine(url)
+        self._engine = open_engine(url)
         try:
-            self._create_schema()
+            with self._transaction(write=True) as conn:
+                create_or_migrate(conn)
         except Exception:
             self._engine.dispose()
             raise
@@ -98,7 +97,7 @@ class SqlRepository(Repository):
         query = select(deployments).where(deployments.c.name > after)
         with self._transaction() as conn:
             rows = conn.execute(query.order_by(deployments.c.name).limit(limit)).all()
-        return [_deployment_from_row(row) for row in rows]
+        return [deployment_from_row(row) for row in rows]
 
     def save_deployment(
         self, deployment: Deployment, expected_fingerprint: str | None = None
@@ -109,7 +108,7 @@ class SqlRepository(Repository):
             condition = and_(condition, deployments.c.fingerprint == expected_fingerprint)
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(deployments).where(condition).values(**_deployment_values(stored))
+                update(deployments).where(condition).values(**deployment_values(stored))
             )
             if result.rowcount != 1:
                 current = _find_deployment(conn, deployment.name)
@@ -118,8 +117,20 @@ class SqlRepository(Repository):
                 raise _stale(deployment.name, expected_fingerprint, current.fingerprint)
         return stored
 
+    def record_sync(self, name: str, sync: str, health: Health | None = None) -> None:
+        values: dict[str, Any] = {"sync": sync}
+        if health is not None:
+            values["health"] = json.dumps(health.to_dict())
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
+                update(deployments).where(deployments.c.name == name).values(**values)
+            )
+            if result.rowcount != 1:
+                raise _deployment_not_found(name)
+
     def delete_deployment(self, name: str) -> None:
         with self._transaction(write=True) as conn:
+            conn.execute(delete(previews).where(previews.c.deployment == name))
             conn.execute(delete(type_instances).where(type_instances.c.deployment == name))
             conn.execute(delete(manifests).where(manifests.c.deployment == name))
             result = conn.execute(delete(deployments).where(deployments.c.name == name))
@@ -142,7 +153,7 @@ class SqlRepository(Repository):
         if manifest is not None:
             manifest.operation = operation.id
         stored = _with_fingerprint(deployment)
-        values = _deployment_values(stored)
+        values = deployment_values(stored)
         with self._transaction(write=True) as conn:
             if create:
                 if _find_deployment(conn, deployment.name) is not None:
@@ -155,7 +166,7 @@ class SqlRepository(Repository):
                 self._lock_idle(conn, deployment.name, expected_fingerprint, values)
             if manifest is not None:
                 _insert_manifest(conn, manifest)
-            conn.execute(insert(operations).values(**_operation_values(operation)))
+            conn.execute(insert(operations).values(**operation_values(operation)))
         return stored
 
     def _lock_idle(
@@ -165,21 +176,19 @@ class SqlRepository(Repository):
         expected_fingerprint: str | None,
         values: dict[str, Any],
     ) -> None:
-        """Update deployment `name` with `values` if no operation of it is running."""
-        running = (
-            select(operations.c.id)
-            .where(operations.c.id == deployments.c.operation)
-            .where(operations.c.status.not_in(_ENDED))
-        )
-        condition = and_(deployments.c.name == name, ~running.exists())
-        if expected_fingerprint is not None:
-            condition = and_(condition, deployments.c.fingerprint == expected_fingerprint)
-        result = conn.execute(update(deployments).where(condition).values(**values))
-        if result.rowcount == 1:
-            return
-        current = _find_deployment(conn, name)
-        if current is None:
+        """Update deployment `name` with `values` if no operation of it is running.
+
+        The row is locked before its operation is looked up (FOR UPDATE; on SQLite the
+        write transaction holds the whole file). One conditional UPDATE would not do on
+        PostgreSQL: when it waits for a concurrent start, it re-checks the row that start
+        wrote against its own older view of the operations table, and both start.
+        """
+        row = conn.execute(
+            select(deployments).where(deployments.c.name == name).with_for_update()
+        ).first()
+        if row is None:
             raise _deployment_not_found(name)
+        current = deployment_from_row(row)
         busy = conn.execute(
             select(operations.c.id, operations.c.type).where(
                 operations.c.id == current.operation, operations.c.status.not_in(_ENDED)
@@ -190,14 +199,16 @@ class SqlRepository(Repository):
                 f'deployment "{name}" is busy: operation {busy.id} ({busy.type}) is running; '
                 f"wait for it (GET /operations/{busy.id}) or cancel it"
             )
-        raise _stale(name, expected_fingerprint, current.fingerprint)
+        if expected_fingerprint is not None and current.fingerprint != expected_fingerprint:
+            raise _stale(name, expected_fingerprint, current.fingerprint)
+        conn.execute(update(deployments).where(deployments.c.name == name).values(**values))
 
     def get_operation(self, operation_id: str) -> Operation:
         with self._transaction() as conn:
             row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
         if row is None:
-            raise NotFound(f'operation "{operation_id}" not found')
-        return _operation_from_row(row)
+            raise _operation_not_found(operation_id)
+        return operation_from_row(row)
 
     def list_operations(self, deployment: str) -> list[Operation]:
         query = (
@@ -209,14 +220,18 @@ class SqlRepository(Repository):
             rows = conn.execute(query).all()
             if not rows and _find_deployment(conn, deployment) is None:
                 raise _deployment_not_found(deployment)
-        return [_operation_from_row(row) for row in rows]
+        return [operation_from_row(row) for row in rows]
 
     def save_operation(self, operation: Operation, events: list[dict[str, Any]] = ()) -> None:
-        values = _operation_values(operation)
+        values = operation_values(operation)
         for key in ("id", "created_at", "owner", "heartbeat", "cancel_requested", "deadline"):
             values.pop(key)
         with self._transaction(write=True) as conn:
-            conn.execute(update(operations).where(operations.c.id == operation.id).values(values))
+            result = conn.execute(
+                update(operations).where(operations.c.id == operation.id).values(values)
+            )
+            if result.rowcount != 1:
+                raise _operation_not_found(operation.id)
             if events:
                 last = conn.execute(
                     select(func.max(operation_events.c.seq)).where(
@@ -226,10 +241,7 @@ class SqlRepository(Repository):
                 start = (last or 0) + 1
                 conn.execute(
                     insert(operation_events),
-                    [
-                        {"operation": operation.id, "seq": start + i, "data": json.dumps(item)}
-                        for i, item in enumerate(events)
-                    ],
+                    [event_values(operation.id, start + i, item) for i, item in enumerate(events)],
                 )
 
     def events_since(self, operation_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
@@ -250,8 +262,8 @@ class SqlRepository(Repository):
             )
             row = conn.execute(select(operations).where(operations.c.id == operation_id)).first()
         if row is None:
-            raise NotFound(f'operation "{operation_id}" not found')
-        found = _operation_from_row(row)
+            raise _operation_not_found(operation_id)
+        found = operation_from_row(row)
         if result.rowcount != 1:
             raise Conflict(f'operation "{operation_id}" has already ended ({found.status})')
         return found
@@ -280,15 +292,16 @@ class SqlRepository(Repository):
             if not expired and not owner_is_dead(row.owner):
                 continue
             with self._transaction(write=True) as conn:
-                # The owner condition makes one claimant win when several look at once.
-                owner_was = (
-                    operations.c.owner.is_(None)
-                    if row.owner is None
-                    else operations.c.owner == row.owner
-                )
+                # Only the lease as it was read is taken: one claimant wins when several
+                # look at once, and an owner that renewed or ended it meanwhile keeps it.
                 result = conn.execute(
                     update(operations)
-                    .where(operations.c.id == row.id, owner_was)
+                    .where(
+                        operations.c.id == row.id,
+                        operations.c.owner.is_not_distinct_from(row.owner),
+                        operations.c.heartbeat.is_not_distinct_from(row.heartbeat),
+                        operations.c.status.not_in(_ENDED),
+                    )
                     .values(owner=self.owner, heartbeat=time.time())
                 )
             if result.rowcount == 1:
@@ -305,7 +318,7 @@ class SqlRepository(Repository):
                     manifests.c.deployment == manifest.deployment,
                     manifests.c.name == manifest.name,
                 )
-                .values(**_manifest_values(manifest))
+                .values(**manifest_values(manifest))
             )
             if result.rowcount != 1:
                 raise _manifest_not_found(conn, manifest.deployment, manifest.name)
@@ -320,7 +333,7 @@ class SqlRepository(Repository):
             ).first()
             if row is None:
                 raise _manifest_not_found(conn, deployment, name)
-        return _manifest_from_row(row)
+        return manifest_from_row(row)
 
     def list_manifests(self, deployment: str) -> list[dict[str, Any]]:
         # One query: the outer joins tell "no such deployment" from "no manifests".
@@ -345,17 +358,7 @@ class SqlRepository(Repository):
             rows = conn.execute(query).all()
         if not rows:
             raise _deployment_not_found(deployment)
-        return [
-            {
-                "name": row.manifest,
-                "revision": row.revision,
-                "createdAt": row.created_at,
-                "operation": row.operation,
-                "status": row.status,
-            }
-            for row in rows
-            if row.manifest is not None
-        ]
+        return [manifest_summary(row) for row in rows if row.manifest is not None]
 
     def list_manifest_names(self, deployment: str) -> list[str]:
         return [item["name"] for item in self.list_manifests(deployment)]
@@ -370,16 +373,7 @@ class SqlRepository(Repository):
             if instances:
                 conn.execute(
                     insert(type_instances),
-                    [
-                        {
-                            "deployment": deployment,
-                            "type": item.type,
-                            "name": item.name,
-                            "manifest": item.manifest,
-                            "path": item.path,
-                        }
-                        for item in instances
-                    ],
+                    [type_instance_values(deployment, item) for item in instances],
                 )
 
     def list_types(self) -> list[str]:
@@ -396,16 +390,7 @@ class SqlRepository(Repository):
             query = query.where(type_instances.c.type == type_name)
         with self._transaction() as conn:
             rows = conn.execute(query).all()
-        return [
-            TypeInstance(
-                name=row.name,
-                type=row.type,
-                deployment=row.deployment,
-                manifest=row.manifest,
-                path=row.path,
-            )
-            for row in rows
-        ]
+        return [type_instance_from_row(row) for row in rows]
 
     # Service
 
@@ -418,68 +403,8 @@ class SqlRepository(Repository):
 
     # Internals
 
-    @contextmanager
-    def _transaction(self, write: bool = False) -> Iterator[Connection]:
-        """A transaction; on SQLite, a writing one takes the write lock up front.
-
-        Taking it at BEGIN (rather than at the first write) lets SQLite's busy timeout
-        queue writers instead of failing a read-then-write transaction with "locked".
-        """
-        try:
-            with self._engine.connect() as conn:
-                if write:
-                    conn.execution_options(dm_write=True)
-                with conn.begin():
-                    yield conn
-        except IntegrityError:
-            raise
-        except DBAPIError as error:
-            raise ServiceUnavailable(f"database unavailable: {_first_line(error.orig)}") from None
-
-    def _create_schema(self) -> None:
-        with self._transaction(write=True) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            metadata.create_all(conn)
-            version = conn.execute(select(func.max(schema_version.c.version))).scalar()
-            if version is None:
-                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
-                return
-            if version > SCHEMA_VERSION:
-                raise ServiceUnavailable(
-                    f"the database schema is version {version}, newer than this manager "
-                    f"understands ({SCHEMA_VERSION}): upgrade the manager"
-                )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[step]:
-                    conn.execute(text(statement))
-                conn.execute(insert(schema_version).values(version=step))
-
-
-def _create_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-
-def _configure_sqlite(dbapi_connection, _record) -> None:
-    # Transactions are begun by `_begin_sqlite`, not by the driver.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers work while a writer commits: several gunicorn workers share the file.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _begin_sqlite(conn: Connection) -> None:
-    conn.exec_driver_sql(
-        "BEGIN IMMEDIATE" if conn.get_execution_options().get("dm_write") else "BEGIN"
-    )
+    def _transaction(self, write: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, write)
 
 
 def _new_fingerprint() -> str:
@@ -490,43 +415,9 @@ def _with_fingerprint(deployment: Deployment) -> Deployment:
     return dataclasses.replace(deployment, fingerprint=_new_fingerprint())
 
 
-def _deployment_values(deployment: Deployment) -> dict[str, Any]:
-    return {
-        "namespace": deployment.namespace,
-        "created_at": deployment.created_at,
-        "deployed_at": deployment.deployed_at,
-        "modified_at": deployment.modified_at,
-        "status": deployment.state.status,
-        "errors": json.dumps(deployment.state.errors),
-        "latest_manifest": deployment.latest_manifest,
-        "fingerprint": deployment.fingerprint,
-        "revision": deployment.revision,
-        "operation": deployment.operation,
-        "health": json.dumps(deployment.health.to_dict()) if deployment.health else None,
-        "sync": deployment.sync,
-    }
-
-
-def _deployment_from_row(row) -> Deployment:
-    return Deployment(
-        name=row.name,
-        namespace=row.namespace,
-        created_at=row.created_at,
-        deployed_at=row.deployed_at,
-        modified_at=row.modified_at,
-        state=State(status=row.status, errors=json.loads(row.errors)),
-        latest_manifest=row.latest_manifest,
-        fingerprint=row.fingerprint,
-        revision=row.revision,
-        operation=row.operation,
-        health=Health.from_dict(json.loads(row.health)) if row.health else None,
-        sync=row.sync,
-    )
-
-
 def _find_deployment(conn: Connection, name: str) -> Deployment | None:
     row = conn.execute(select(deployments).where(deployments.c.name == name)).first()
-    return None if row is None else _deployment_from_row(row)
+    return None if row is None else deployment_from_row(row)
 
 
 def _insert_manifest(conn: Connection, manifest: Manifest) -> None:
@@ -535,7 +426,7 @@ def _insert_manifest(conn: Connection, manifest: Manifest) -> None:
             insert(manifests).values(
                 deployment=manifest.deployment,
                 name=manifest.name,
-                **_manifest_values(manifest),
+                **manifest_values(manifest),
             )
         )
     except IntegrityError:
@@ -544,80 +435,12 @@ def _insert_manifest(conn: Connection, manifest: Manifest) -> None:
         ) from None
 
 
-def _manifest_values(manifest: Manifest) -> dict[str, Any]:
-    return {
-        "created_at": manifest.created_at,
-        "revision": manifest.revision,
-        "input_config": json.dumps(manifest.input_config.to_dict()),
-        "expanded_config": json.dumps(manifest.expanded_record()),
-        "layout": json.dumps(manifest.layout),
-        "warnings": json.dumps(manifest.warnings),
-        "operation": manifest.operation,
-    }
-
-
-def _manifest_from_row(row) -> Manifest:
-    expanded = json.loads(row.expanded_config)
-    return Manifest(
-        deployment=row.deployment,
-        name=row.name,
-        created_at=row.created_at,
-        input_config=Template.from_dict(json.loads(row.input_config)),
-        resources=[ManifestResource.from_dict(item) for item in expanded.get("resources", [])],
-        layout=json.loads(row.layout),
-        revision=row.revision,
-        warnings=json.loads(row.warnings),
-        namespace=expanded.get("namespace") or "",
-        levels=expanded.get("levels") or [],
-        settled=bool(expanded.get("settled")),
-        operation=row.operation,
-    )
-
-
-def _operation_values(operation: Operation) -> dict[str, Any]:
-    return {
-        "id": operation.id,
-        "deployment": operation.deployment,
-        "type": operation.type,
-        "status": operation.status,
-        "manifest": operation.manifest,
-        "created_at": operation.created_at,
-        "started_at": operation.started_at,
-        "ended_at": operation.ended_at,
-        "errors": json.dumps(operation.errors),
-        "steps": json.dumps([step.to_dict() for step in operation.steps]),
-        "options": json.dumps(operation.options.to_dict()),
-        "params": json.dumps(operation.params),
-        "owner": operation.owner,
-        "heartbeat": operation.heartbeat,
-        "deadline": operation.deadline,
-        "cancel_requested": operation.cancel_requested,
-    }
-
-
-def _operation_from_row(row) -> Operation:
-    return Operation(
-        id=row.id,
-        deployment=row.deployment,
-        type=row.type,
-        status=row.status,
-        manifest=row.manifest,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        errors=json.loads(row.errors),
-        steps=[Step.from_dict(item) for item in json.loads(row.steps)],
-        options=Options.from_dict(json.loads(row.options)),
-        params=json.loads(row.params),
-        owner=row.owner,
-        heartbeat=row.heartbeat,
-        deadline=row.deadline,
-        cancel_requested=bool(row.cancel_requested),
-    )
-
-
 def _deployment_not_found(name: str) -> NotFound:
     return NotFound(f'deployment "{name}" not found')
+
+
+def _operation_not_found(operation_id: str) -> NotFound:
+    return NotFound(f'operation "{operation_id}" not found')
 
 
 def _exists(name: str) -> Conflict:
@@ -639,8 +462,3 @@ def _stale(name: str, expected: str | None, current: str) -> Conflict:
     return Conflict(
         f'deployment "{name}" has changed: fingerprint "{expected}" is stale (current "{current}")'
     )
-
-
-def _first_line(error: BaseException | None) -> str:
-    lines = str(error or "").strip().splitlines()
-    return lines[0] if lines else "no connection"

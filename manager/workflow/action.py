@@ -32,7 +32,7 @@ from manager.models import (
 )
 from manager.workflow.prune import Pruner, manifests_to_clean
 from manager.workflow.records import Recorder, Stopped
-from manager.workflow.rollout import Rollout, plan_steps
+from manager.workflow.rollout import Rollout, applied_objects, plan_steps
 from manager.workflow.services import Services
 
 # Worst first: a deployment's health is that of its least healthy resource.
@@ -84,6 +84,8 @@ class RolloutAction(Action):
     """An action that rolls a manifest out: create, update, rollback, sync, apply-preview."""
 
     prunes = True
+    skips_unchanged = True
+    """Apply only what changed or drifted since the last rollout (not for create or sync)."""
 
     def started(self, current: Deployment, manifest: Manifest, status: str) -> Deployment:
         """`current` as it is while `manifest` rolls out."""
@@ -106,25 +108,99 @@ class RolloutAction(Action):
             self.prepare(manifest)
         errors: list[str] = []
         status = SUCCEEDED
+        earlier = (
+            manifests_to_clean(self.repository, deployment.name, skip=manifest.name)
+            if self.prunes or self.skips_unchanged
+            else []
+        )
+        previous = applied_objects(earlier) if self.skips_unchanged else None
         try:
-            errors = Rollout(self.services, recorder, manifest).run()
+            errors = Rollout(self.services, recorder, manifest, previous).run()
             if not errors and self.prunes:
-                errors = self.prune(recorder, deployment, manifest)
+                errors = self.prune(recorder, deployment, manifest, earlier)
         except Stopped as stop:
             status, errors = stop.outcome, errors + [stop.message]
         except DMError as error:
             status, errors = FAILED, errors + [error.message]
         if errors and status == SUCCEEDED:
             status = FAILED
+        if status == FAILED and operation.options.atomic:
+            self.roll_back(recorder, deployment, manifest, errors)
+            return
         self.finish(recorder, deployment, manifest, status, errors)
+
+    def roll_back(
+        self, recorder: Recorder, deployment: Deployment, failed: Manifest, errors: list[str]
+    ) -> None:
+        """Undo a failed atomic change in the same operation: apply the last successful
+        manifest again and delete what the failed one added — or, when there is none
+        (a first deploy), delete everything and the deployment with it."""
+        operation = recorder.operation
+        recorder.phase = "rollback"
+        # The undo gets a deadline of its own: the change may have failed by running out.
+        operation.deadline = time.time() + operation.options.timeout
+        self.repository.save_manifest(failed)
+        previous = self._last_settled(deployment.name, failed.name)
+        try:
+            if previous is None:
+                pruner = Pruner(self.services, recorder, deployment.namespace)
+                undo_errors = pruner.run([failed], set())
+                if not undo_errors:
+                    self.repository.delete_deployment(deployment.name)
+                    recorder.finish(FAILED, errors + ["rolled back: its objects were deleted"])
+                    return
+            else:
+                undo_errors = self._restore(recorder, deployment, previous, failed)
+                if not undo_errors:
+                    deployment.latest_manifest = previous.name
+                    deployment.revision = previous.revision
+                    self.finish(
+                        recorder,
+                        deployment,
+                        previous,
+                        FAILED,
+                        errors + [f"rolled back to revision {previous.revision}"],
+                        deployed=True,
+                    )
+                    return
+        except DMError as error:
+            undo_errors = [error.message]
+        errors = errors + [f"rolling back failed: {line}" for line in undo_errors]
+        self.finish(recorder, deployment, previous or failed, FAILED, errors)
+
+    def _restore(
+        self, recorder: Recorder, deployment: Deployment, previous: Manifest, failed: Manifest
+    ) -> list[str]:
+        for resource in previous.resources:
+            resource.state = None
+        previous.settled = False
+        undo_errors = Rollout(self.services, recorder, previous).run()
+        if undo_errors:
+            return undo_errors
+        kept = {object_key(item.properties, previous.namespace) for item in previous.resources}
+        return Pruner(self.services, recorder, deployment.namespace).run([failed], kept)
+
+    def _last_settled(self, deployment: str, skip: str) -> Manifest | None:
+        for name in reversed(self.repository.list_manifest_names(deployment)):
+            if name == skip:
+                continue
+            manifest = self.repository.get_manifest(deployment, name)
+            if manifest.settled:
+                return manifest
+        return None
 
     def prepare(self, manifest: Manifest) -> None:
         """Called once, before the first run of the operation."""
 
-    def prune(self, recorder: Recorder, deployment: Deployment, manifest: Manifest) -> list[str]:
-        """Delete what earlier manifests applied that `manifest` no longer has."""
+    def prune(
+        self,
+        recorder: Recorder,
+        deployment: Deployment,
+        manifest: Manifest,
+        earlier: list[Manifest],
+    ) -> list[str]:
+        """Delete what the `earlier` manifests applied that `manifest` no longer has."""
         kept = {object_key(item.properties, manifest.namespace) for item in manifest.resources}
-        earlier = manifests_to_clean(self.repository, deployment.name, skip=manifest.name)
         pruner = Pruner(self.services, recorder, deployment.namespace)
         return [f"pruning: {line}" for line in pruner.run(earlier, kept)]
 
@@ -135,10 +211,15 @@ class RolloutAction(Action):
         manifest: Manifest,
         status: str,
         errors: list[str],
+        deployed: bool = False,
     ) -> None:
-        """Record the outcome on the manifest, the deployment and the operation."""
+        """Record the outcome on the manifest, the deployment and the operation.
+
+        `deployed` marks `manifest` rolled out and the deployment Deployed even though the
+        operation failed (an atomic change that was undone).
+        """
         now = utc_now()
-        if status == SUCCEEDED:
+        if status == SUCCEEDED or deployed:
             # Every resource was applied and every object earlier manifests left that
             # this one lacks was deleted: clean-ups need not look past this manifest.
             manifest.settled = True
@@ -158,7 +239,13 @@ class RolloutAction(Action):
 
 def worst_health(manifest: Manifest) -> Health | None:
     """The least healthy of the manifest's resources, None when none reported health."""
-    found = [item.state.health for item in manifest.resources if item.state and item.state.health]
+    return worst(
+        [item.state.health for item in manifest.resources if item.state and item.state.health]
+    )
+
+
+def worst(found: list[Health]) -> Health | None:
+    """The least healthy of `found`, None when it is empty."""
     if not found:
         return None
     worst = min(found, key=lambda health: _rank(health.status))

@@ -11,6 +11,7 @@ from manager.workflow.plan import make_plan
 class Create(RolloutAction):
     type = CREATE
     prunes = False
+    skips_unchanged = False
 
     def start(self, template: Template) -> Operation:
         """Plan, then store the deployment, its first manifest and the operation.

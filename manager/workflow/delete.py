@@ -22,6 +22,10 @@ class Delete(Action):
         operation = self.new_operation(
             name, current.latest_manifest, None, keepResources=keep_resources
         )
+        if not keep_resources:
+            # List the delete steps from the start, so progress counts them all.
+            pruner = Pruner(self.services, Recorder(self.repository, operation), current.namespace)
+            pruner.plan(manifests_to_clean(self.repository, name), set())
         deployment = replace(current, state=State(DELETING), modified_at=utc_now())
         self.repository.start_operation(operation, deployment, expected_fingerprint=if_match)
         return self.submit(operation)

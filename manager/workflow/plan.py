@@ -6,6 +6,7 @@ leaves no trace.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ from manager.models import Manifest, ManifestResource, Template, utc_now
 from manager.references import DependencyGraph, build_graph
 from manager.repository import new_manifest_name
 from manager.workflow.services import Services
+
+TEMPLATE_SUFFIXES = (".py", ".jinja", ".jinja2")
 
 
 @dataclass
@@ -64,22 +67,32 @@ def make_plan(services: Services, template: Template, namespace: str) -> Plan:
     resources = result["config"].get("resources") or []
     if not isinstance(resources, list):
         raise BadRequest("the expanded configuration's 'resources' is not a list")
+    imports = [item.name for item in template.imports]
     for resource in resources:
-        check_primitive(resource)
+        check_primitive(resource, imports)
     graph = build_graph(resources)
     layout = result.get("layout") if isinstance(result.get("layout"), dict) else {}
     warnings = [str(item) for item in result.get("warnings") or []]
     return Plan(template, namespace, resources, layout, graph, warnings)
 
 
-def check_primitive(resource: Any) -> None:
-    """An expanded resource must be a named Kubernetes object."""
+def check_primitive(resource: Any, imports: list[str] = ()) -> None:
+    """An expanded resource must be a named Kubernetes object.
+
+    A type that looks like a template file which no import supplies is named as such,
+    with the closest import name, rather than as an object that lacks fields.
+    """
     if not isinstance(resource, dict) or not isinstance(resource.get("name"), str):
         raise BadRequest(
             f"the expanded configuration holds a resource without a name: {resource!r}"[:300]
         )
     properties = resource.get("properties")
-    where = f"resource {resource['name']!r} (type {resource.get('type')!r})"
+    kind = resource.get("type")
+    if isinstance(kind, str) and kind.lower().endswith(TEMPLATE_SUFFIXES):
+        close = difflib.get_close_matches(kind, imports, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise BadRequest(f"resource {resource['name']!r}: no import named {kind}{hint}")
+    where = f"resource {resource['name']!r} (type {kind!r})"
     if not isinstance(properties, dict):
         raise BadRequest(f"{where} has no properties: a primitive's properties are its object")
     metadata = properties.get("metadata")

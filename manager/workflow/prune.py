@@ -83,8 +83,11 @@ class Pruner:
                     seen.add(key)
             if gone:
                 work.append((manifest, gone))
-                for index in sorted(gone):
-                    self.recorder.step(manifest.resources[index].name, DELETE)
+                # Steps in the order they run: the newest dependency level first.
+                for level in reversed(manifest.dependency_levels()):
+                    for index in level:
+                        if index in gone:
+                            self.recorder.step(manifest.resources[index].name, DELETE)
         return work
 
     def run(self, manifests: list[Manifest], kept: set[ObjectKey]) -> list[str]:

@@ -41,7 +41,11 @@ class Recorder:
         self.repository = repository
         self.operation = operation
         self._events: list[dict] = []
-        self._index = {(step.resource, step.action): i for i, step in enumerate(operation.steps)}
+        self._index = {
+            (step.phase, step.resource, step.action): i for i, step in enumerate(operation.steps)
+        }
+        self.phase = ""
+        """Steps added from now on belong to this phase (`rollback` for an atomic undo)."""
 
     # Steps
 
@@ -50,15 +54,15 @@ class Recorder:
 
         Adding is idempotent, so an operation resumed after a crash finds its steps.
         """
-        key = (resource, action)
+        key = (self.phase, resource, action)
         if key not in self._index:
             self._index[key] = len(self.operation.steps)
-            self.operation.steps.append(Step(resource, action))
+            self.operation.steps.append(Step(resource, action, phase=self.phase))
             self._event(self._index[key])
         return self._index[key]
 
     def status_of(self, resource: str, action: str) -> str | None:
-        index = self._index.get((resource, action))
+        index = self._index.get((self.phase, resource, action))
         return None if index is None else self.operation.steps[index].status
 
     def start(self, index: int, message: str = "") -> None:
@@ -137,11 +141,12 @@ class Recorder:
         events, self._events = self._events, []
         self.repository.save_operation(self.operation, events)
 
-    def check(self) -> None:
-        """Raise Stopped when the operation was cancelled or its deadline passed."""
+    def check(self, deadline: bool = True) -> None:
+        """Raise Stopped when the operation was cancelled or (unless `deadline` is False)
+        its deadline passed."""
         if self.repository.get_operation(self.operation.id).cancel_requested:
             raise Stopped(CANCELLED, "cancelled: the operation was cancelled on request")
-        if time.time() > self.operation.deadline:
+        if deadline and time.time() > self.operation.deadline:
             raise Stopped(
                 FAILED, f"the operation's deadline of {self.operation.options.timeout:g} s passed"
             )

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from dmcommon.errors import BadRequest, DMError
+from dmcommon.identity import ObjectKey, object_key
 from manager.labels import managed_labels
 from manager.models import (
     ABORTED,
@@ -26,6 +27,7 @@ from manager.models import (
     ResourceState,
 )
 from manager.references import MissingValue, build_graph, lookup, substitute
+from manager.workflow.compare import covers
 from manager.workflow.records import Recorder
 from manager.workflow.services import Services
 
@@ -38,11 +40,22 @@ _APPLIED = (CREATED, UNCHANGED)
 class Rollout:
     """Applies one manifest for one operation."""
 
-    def __init__(self, services: Services, recorder: Recorder, manifest: Manifest):
+    def __init__(
+        self,
+        services: Services,
+        recorder: Recorder,
+        manifest: Manifest,
+        previous: dict[ObjectKey, dict[str, Any]] | None = None,
+    ):
+        """`previous` holds the objects the last rollout applied, by key: a resource whose
+        object is the same and whose live object still has every field of it is skipped
+        (`Unchanged`). Without it (create, sync) every resource is applied."""
         self.services = services
         self.repository = services.repository
         self.recorder = recorder
         self.manifest = manifest
+        self.previous = previous or {}
+        self.waits = recorder.operation.options.wait
         self.graph = build_graph([item.to_wire() for item in manifest.resources])
         self.live: dict[int, dict[str, Any] | None] = {}
 
@@ -67,14 +80,18 @@ class Rollout:
                 return [reason]
             raise
         for position, level in enumerate(self.graph.levels):
-            self.recorder.check()
+            rest = [i for later in self.graph.levels[position + 1 :] for i in later]
             try:
+                self.recorder.check()
                 self._apply_level(level)
-                self._wait_level(level)
+                unhealthy = self._wait_level(level)
             except DMError as error:
-                rest = [i for later in self.graph.levels[position:] for i in later]
-                self._abort(rest, f"not applied: {error.message}")
+                self._abort(level + rest, f"not applied: {error.message}")
                 raise
+            if unhealthy:
+                names = ", ".join(records[i].name for i in unhealthy)
+                self._abort(rest, f"not applied: {names} did not become healthy in time")
+                break
         return error_lines(records)
 
     # One level
@@ -84,7 +101,7 @@ class Rollout:
         todo = [i for i in level if records[i].status in (None, APPLYING)]
         done = [i for i in level if records[i].status in _APPLIED]
         self._read_needed(done)
-        batch = [i for i in todo if self._prepare(i)]
+        batch = self._changed([i for i in todo if self._prepare(i)])
         if not batch:
             self._save()
             return
@@ -111,15 +128,46 @@ class Rollout:
         self._save()
         self._read_needed(batch)
 
-    def _wait_level(self, level: list[int]) -> None:
-        """Poll the health of the level's applied resources until all are Healthy.
+    def _changed(self, batch: list[int]) -> list[int]:
+        """The resources of `batch` to apply: those whose object differs from what the last
+        rollout applied, or whose live object drifted from it (one batched read decides).
+        The others are recorded `Unchanged`."""
+        records = self.manifest.resources
+        namespace = self.manifest.namespace
+        same = [
+            i
+            for i in batch
+            if self.previous.get(object_key(records[i].properties, namespace))
+            == records[i].properties
+        ]
+        if not same:
+            return batch
+        answers = self.services.resourcifier.status([records[i].to_wire() for i in same], namespace)
+        if answers is None:
+            return batch
+        unchanged = set()
+        for i, answer in zip(same, answers):
+            live = answer.get("live")
+            if isinstance(live, dict) and covers(live, records[i].properties):
+                unchanged.add(i)
+                self.live[i] = live
+                health = Health.from_dict(answer.get("health"))
+                self._set(i, ResourceState(UNCHANGED, [], health))
+                if health is not None and health.status == HEALTHY and self.waits:
+                    # Already read: no need to ask again in this level's wait.
+                    step = self.recorder.step(records[i].name, WAIT)
+                    self.recorder.end(step, SUCCEEDED, health.message or HEALTHY)
+        return [i for i in batch if i not in unchanged]
 
-        Skipped when the operation does not wait. A resource still unhealthy at the
-        deadline fails the operation with its health message.
+    def _wait_level(self, level: list[int]) -> list[int]:
+        """Poll the health of the level's applied resources until all are Healthy; return
+        those still unhealthy at the deadline, which fail with their health message.
+
+        Skipped when the operation does not wait.
         """
         recorder = self.recorder
         if not recorder.operation.options.wait:
-            return
+            return []
         records = self.manifest.resources
         waiting = [
             i
@@ -132,7 +180,7 @@ class Rollout:
                 if recorder.status_of(records[i].name, WAIT) not in (SUCCEEDED, "Skipped"):
                     recorder.end(recorder.step(records[i].name, WAIT), "Skipped", "not applied")
         if not waiting:
-            return
+            return []
         for i in waiting:
             recorder.start(recorder.step(records[i].name, WAIT))
         recorder.flush()
@@ -148,7 +196,7 @@ class Rollout:
                         recorder.step(records[i].name, WAIT), SUCCEEDED, "no health reported"
                     )
                 recorder.flush()
-                return
+                return []
             still = []
             for i, answer in zip(waiting, answers):
                 health = Health.from_dict(answer.get("health")) or Health("Unknown", "")
@@ -164,12 +212,12 @@ class Rollout:
             self._save()
             waiting = still
             if not waiting:
-                return
+                return []
             left = recorder.seconds_left()
             if left <= 0:
                 self._fail_waits(waiting)
-                return
-            recorder.check()
+                return waiting
+            recorder.check(deadline=False)
             time.sleep(min(pause, left))
             pause = min(pause * 1.5, self.services.poll_interval * 4)
 
@@ -278,6 +326,17 @@ class Rollout:
     def _save(self) -> None:
         self.repository.save_manifest(self.manifest)
         self.recorder.flush()
+
+
+def applied_objects(manifests: list[Manifest]) -> dict[ObjectKey, dict[str, Any]]:
+    """The object each key had when last applied, from manifests listed newest first."""
+    found: dict[ObjectKey, dict[str, Any]] = {}
+    for manifest in manifests:
+        for record in manifest.resources:
+            if record.status in _APPLIED:
+                key = object_key(record.properties, manifest.namespace)
+                found.setdefault(key, record.properties)
+    return found
 
 
 def plan_steps(recorder: Recorder, manifest: Manifest) -> None:

@@ -23,10 +23,12 @@ from manager.models import (
     UPDATE,
     Operation,
 )
-from manager.repository.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
+from manager.repository.lease import DEFAULT_LEASE_SECONDS, Periodic
 from manager.workflow.action import Action, fail_operation
 from manager.workflow.create import Create
 from manager.workflow.delete import Delete
+from manager.workflow.drift import check_drift
+from manager.workflow.preview import ApplyPreview
 from manager.workflow.rollback import Rollback
 from manager.workflow.services import Services
 from manager.workflow.sync import Sync
@@ -39,7 +41,7 @@ ACTIONS: dict[str, type[Action]] = {
     UPDATE: Update,
     ROLLBACK: Rollback,
     SYNC: Sync,
-    APPLY_PREVIEW: Update,
+    APPLY_PREVIEW: ApplyPreview,
     DELETE: Delete,
 }
 
@@ -79,6 +81,7 @@ class Runner:
         services: Services,
         workers: int = 4,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        drift_interval: float = 0,
     ):
         self.services = services
         self.workers = workers
@@ -86,12 +89,16 @@ class Runner:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._running: set[str] = set()
-        self._keeper = LeaseKeeper(self._beat, lease_seconds / 4)
+        self._keeper = Periodic(self._beat, lease_seconds / 4)
+        self._drift = Periodic(self._check_drift, drift_interval) if drift_interval > 0 else None
 
     def start(self) -> None:
-        """Start the lease keeper (which also resumes orphaned operations)."""
+        """Start the lease keeper (which also resumes orphaned operations) and, when
+        asked for, the periodic drift checks."""
         self._ensure_pool()
         self._keeper.start()
+        if self._drift is not None:
+            self._drift.start()
 
     def submit(self, operation_id: str) -> None:
         with self._lock:
@@ -103,6 +110,8 @@ class Runner:
 
     def stop(self) -> None:
         self._keeper.stop()
+        if self._drift is not None:
+            self._drift.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -125,6 +134,19 @@ class Runner:
         for operation_id in repository.claim_orphaned_operations(self.lease_seconds):
             log.warning("resuming operation %s, whose owner stopped", operation_id)
             self.submit(operation_id)
+
+    def _check_drift(self) -> None:
+        """Record `sync` of every deployment that has a rolled-out manifest."""
+        repository = self.services.repository
+        after = ""
+        while page := repository.list_deployments(100, after):
+            for deployment in page:
+                if deployment.latest_manifest and not deployment.state.status.endswith("ing"):
+                    try:
+                        check_drift(self.services, deployment.name)
+                    except DMError as error:
+                        log.warning("drift check of %s failed: %s", deployment.name, error.message)
+            after = page[-1].name
 
 
 class InlineRunner:

@@ -24,6 +24,10 @@ class Resourcifier(Protocol):
         self, resources: list[dict[str, Any]], namespace: str
     ) -> list[dict[str, Any]] | None: ...
 
+    def dry_run(
+        self, resources: list[dict[str, Any]], namespace: str
+    ) -> list[dict[str, Any]] | None: ...
+
 
 class Runner(Protocol):
     """Runs operations in the background (see workflow/runner.py)."""

@@ -8,6 +8,7 @@ from manager.workflow.action import RolloutAction
 
 class Sync(RolloutAction):
     type = SYNC
+    skips_unchanged = False
 
     def start(
         self, name: str, if_match: str | None = None, options: Options | None = None

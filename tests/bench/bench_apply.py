@@ -27,7 +27,9 @@ SIZES = (10, 100)
 def _through_service(url: str, method: str, resources: list[dict], namespace: str) -> float:
     started = time.perf_counter()
     response = requests.request(
-        method, f"{url}/configurations", json={"resources": resources, "namespace": namespace},
+        method,
+        f"{url}/configurations",
+        json={"resources": resources, "namespace": namespace},
         timeout=600,
     )
     elapsed = time.perf_counter() - started
@@ -42,7 +44,11 @@ def _one_by_one(kubeconfig: Path, cache: str, verb: list[str], objects: list[dic
     for obj in objects:
         subprocess.run(
             ["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", cache, *verb, "-f", "-"],
-            input=json.dumps(obj), capture_output=True, text=True, check=True, timeout=120,
+            input=json.dumps(obj),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
     return time.perf_counter() - started
 
@@ -52,7 +58,8 @@ def main() -> None:
     sim, _, kubeconfig = start_simulator(workdir)
     script, log = counting_kubectl(workdir)
     service, url = start_service(
-        "resourcifier", workdir,
+        "resourcifier",
+        workdir,
         ["--workers", "1", "--kubectl", str(script), "--kubeconfig", str(kubeconfig)],
     )
     cache = str(workdir / "baseline-cache")
@@ -66,8 +73,9 @@ def main() -> None:
             _through_service(url, "POST", [config_map("warm-up")], namespace)
             warm_up = config_map("warm-up", baseline_ns)["properties"]
             _one_by_one(kubeconfig, cache, ["apply"], [warm_up])
-            objects = [config_map(f"c{i}", baseline_ns, value=f"{i}")["properties"]
-                       for i in range(size)]
+            objects = [
+                config_map(f"c{i}", baseline_ns, value=f"{i}")["properties"] for i in range(size)
+            ]
             for method, verb in (("POST", ["apply"]), ("DELETE", ["delete"])):
                 log.clear()
                 ours = _through_service(url, method, resources, namespace)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.docker.engine import IMAGE
-from tests.docker.fixtures import (  # noqa: F401 - fixtures are found by name
+from tests.resourcifier.backends.docker.engine import IMAGE
+from tests.resourcifier.backends.docker.fixtures import (  # noqa: F401 - fixtures are found by name
     SESSION_PREFIX,
     docker_client,
     docker_resourcifier,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from manager.discovery import DEFAULT_PORTS, discover_service_url
+from manager.locate import DEFAULT_PORTS, discover_service_url
 from tests.deploy.conftest import DEPLOY, DESIGN_PORTS
 
 

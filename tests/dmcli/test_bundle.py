@@ -145,10 +145,81 @@ def test_dns_name_refuses_text_without_letters_or_digits():
         ("a=-2.5, b=FALSE", {"a": -2.5, "b": False}),
         ("s=hello world,empty=", {"s": "hello world", "empty": ""}),
         ("url=http://x/?q=1", {"url": "http://x/?q=1"}),
+        ("port=8080,n=null,on=True", {"port": 8080, "n": None, "on": True}),
     ],
 )
 def test_parse_properties_types_values(text, expected):
     assert parse_properties(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tag=1.10", "1.10"),
+        ("zip=01234", "01234"),
+        ("x=1_000", "1_000"),
+        ("x=1e3", "1e3"),
+        ("x=+5", "+5"),
+        ("x=inf", "inf"),
+        ("x=.inf", ".inf"),
+        ("x=nan", "nan"),
+        ("x=yes", "yes"),
+    ],
+)
+def test_a_value_whose_number_would_not_print_back_the_same_stays_text(text, expected):
+    assert parse_properties(text) == {text.partition("=")[0]: expected}
+
+
+def test_set_string_keeps_every_value_as_text():
+    assert parse_properties(["a=1,b=true", "c=0.5"], typed=False) == {
+        "a": "1",
+        "b": "true",
+        "c": "0.5",
+    }
+
+
+def test_set_string_names_itself_in_its_errors():
+    with pytest.raises(BundleError) as raised:
+        parse_properties("oops", typed=False)
+    assert str(raised.value) == "--set-string: expected key=value, got 'oops'"
+
+
+def test_kept_text_survives_the_configuration_yaml(tmp_path):
+    write(tmp_path, {"web.py": "def GenerateConfig(context):\n    return {}\n"})
+    template = load_template(
+        tmp_path / "web.py", properties=parse_properties("tag=1.10,zip=01234,n=3")
+    )
+    resource = yaml.safe_load(template["content"])["resources"][0]
+    assert resource["properties"] == {"tag": "1.10", "zip": "01234", "n": 3}
+
+
+def test_a_type_typo_names_the_import_it_probably_meant(tmp_path):
+    write(
+        tmp_path,
+        {
+            "app.yaml": (
+                "imports:\n- path: replicated_service.py\n"
+                "resources:\n- {name: frontend, type: replicated_servce.py}\n"
+            ),
+            "replicated_service.py": "",
+        },
+    )
+    with pytest.raises(BundleError) as raised:
+        load_template(tmp_path / "app.yaml")
+    assert str(raised.value) == (
+        f"{tmp_path / 'app.yaml'}: resource 'frontend': no import named replicated_servce.py; "
+        "did you mean replicated_service.py?"
+    )
+
+
+def test_a_template_type_that_is_not_imported_says_to_import_it(tmp_path):
+    write(tmp_path, {"app.yaml": "resources:\n- {name: a, type: web.jinja}\n"})
+    with pytest.raises(BundleError) as raised:
+        load_template(tmp_path / "app.yaml")
+    assert str(raised.value) == (
+        f"{tmp_path / 'app.yaml'}: resource 'a': no import named web.jinja; "
+        "add it to the configuration's imports"
+    )
 
 
 @pytest.mark.parametrize("text", ["novalue", "=1", "a=1,b"])

@@ -8,7 +8,6 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.dmcli.fixtures import write_guestbook_copy
 from tests.dmcli.runner import dm_json, run_dm
 from tests.support import free_port, kubectl, start_manager
 
@@ -30,20 +29,40 @@ def live(stack, namespace: str, kind: str, name: str) -> dict | None:
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
-def test_deploy_prints_the_deployment_and_each_resource_state(stack, namespace):
+def test_deploy_prints_each_step_as_it_happens_then_the_deployment(stack, namespace):
     result = run_dm(stack.manager, "deploy", str(GUESTBOOK), "--namespace", namespace)
     lines = result.stdout.splitlines()
+    shown = dm_json(stack.manager, "get", "guestbook")
+    assert lines[0] == f"create guestbook: operation {shown['operation']}"
+    steps = [line.split()[:3] for line in lines[1 : lines.index("")]]
+    for resource in ("frontend-deployment", "redis-follower-service"):
+        assert steps.index([resource, "apply", "Running"]) < steps.index(
+            [resource, "apply", "Succeeded"]
+        )
+        assert [resource, "wait", "Succeeded"] in steps
     assert "Name:      guestbook" in lines
     assert f"Namespace: {namespace}" in lines
     assert "Status:    Deployed" in lines
-    rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("frontend-")}
+    assert "Revision:  1" in lines
+    rows = {line.split()[0]: line.split()[1:3] for line in lines if line.startswith("frontend-")}
     assert rows == {
-        "frontend-deployment": ["Deployment", "Created", "-"],
-        "frontend-service": ["Service", "Created", "-"],
+        "frontend-deployment": ["Deployment", "Created"],
+        "frontend-service": ["Service", "Created"],
     }
     frontend = live(stack, namespace, "deployment", "frontend")
     assert frontend["spec"]["replicas"] == 3
     assert frontend["metadata"]["labels"]["deployment-manager.io/deployment"] == "guestbook"
+
+
+def test_with_a_machine_format_the_steps_go_to_stderr(stack, namespace):
+    result = run_dm(
+        stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "-n", namespace, "-o", "json"
+    )
+    shown = json.loads(result.stdout)
+    assert shown["state"]["status"] == "Deployed"
+    assert result.stderr.splitlines()[0] == (
+        f"create {namespace}: operation {shown['operation']}"
+    )
 
 
 def test_get_and_list_show_the_deployment_in_json(stack, namespace):
@@ -59,42 +78,20 @@ def test_get_and_list_show_the_deployment_in_json(stack, namespace):
     listed = [item for item in dm_json(stack.manager, "list") if item["namespace"] == namespace]
     assert [item["name"] for item in listed] == ["shop"]
     table = run_dm(stack.manager, "list").stdout.splitlines()
-    assert table[0].split() == ["NAME", "NAMESPACE", "STATUS", "MANIFEST", "MODIFIED"]
+    assert table[0].split() == ["NAME", "NAMESPACE", "STATUS", "HEALTH", "REVISION", "MODIFIED"]
     assert ["shop", namespace, "Deployed"] in [line.split()[:3] for line in table[1:]]
-
-
-def test_update_then_rollback_restores_the_first_manifest(stack, namespace, tmp_path):
-    run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "--namespace", namespace)
-    first = dm_json(stack.manager, "manifests", namespace)
-    scaled = write_guestbook_copy(tmp_path, frontend_replicas=5)
-
-    run_dm(stack.manager, "update", str(scaled), "--name", namespace, "--namespace", namespace)
-    assert live(stack, namespace, "deployment", "frontend")["spec"]["replicas"] == 5
-    manifests = dm_json(stack.manager, "manifests", namespace)
-    assert manifests[0] == first[0] and len(manifests) == 2
-    latest = yaml.safe_load(run_dm(stack.manager, "manifest", namespace).stdout)
-    assert latest["name"] == manifests[1]
-    assert "replicas: 5" in latest["inputConfig"]["content"]
-
-    result = run_dm(stack.manager, "rollback", namespace, first[0])
-    assert "Status:    Deployed" in result.stdout
-    assert live(stack, namespace, "deployment", "frontend")["spec"]["replicas"] == 3
-    manifests = dm_json(stack.manager, "manifests", namespace)
-    assert len(manifests) == 3
-    table = run_dm(stack.manager, "manifests", namespace).stdout.splitlines()
-    assert [line.rstrip() for line in table] == ["MANIFEST", *manifests]
-    view = run_dm(stack.manager, "-o", "table", "manifest", namespace, manifests[1]).stdout
-    assert view.splitlines()[:3] == [
-        f"Deployment: {namespace}",
-        f"Manifest:   {manifests[1]}",
-        f"Created:    {latest['createdAt']}",
-    ]
+    wide = run_dm(stack.manager, "list", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[6:] == ["SYNC", "OPERATION", "MANIFEST"]
+    assert run_dm(stack.manager, "list", "-n", namespace, "-o", "name").stdout == "shop\n"
 
 
 def test_delete_removes_the_objects_and_the_deployment(stack, namespace):
     run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "--namespace", namespace)
     result = run_dm(stack.manager, "delete", namespace)
-    assert result.stdout.strip() == f"deployment {namespace} deleted"
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"delete {namespace}: operation ")
+    assert ["frontend-deployment", "delete", "Succeeded"] in [line.split()[:3] for line in lines]
+    assert lines[-1] == f"deployment {namespace} deleted"
     assert live(stack, namespace, "deployment", "frontend") is None
     assert live(stack, namespace, "service", "redis-leader") is None
     assert namespace not in names(stack)
@@ -103,7 +100,7 @@ def test_delete_removes_the_objects_and_the_deployment(stack, namespace):
 def test_delete_keep_resources_leaves_the_objects(stack, namespace):
     run_dm(stack.manager, "deploy", str(GUESTBOOK), "--name", namespace, "--namespace", namespace)
     result = run_dm(stack.manager, "delete", namespace, "--keep-resources")
-    assert result.stdout.strip() == (
+    assert result.stdout.splitlines()[-1] == (
         f"deployment {namespace} deleted; its resources were left in place"
     )
     assert live(stack, namespace, "deployment", "frontend") is not None
@@ -228,6 +225,10 @@ def test_failed_deployment_is_shown_and_exits_1(stack, namespace, tmp_path):
     assert f"Error:     {error}" in result.stdout.splitlines()
     assert "selector" in error
     assert [row["status"] for row in shown["resources"]] == ["Failed"]
+    (operation,) = dm_json(stack.manager, "operations", "broken")
+    assert result.stderr.strip() == (
+        f"Error: create of broken Failed: {'; '.join(operation['errors'])}"
+    )
 
 
 def test_missing_import_fails_before_any_request(stack, tmp_path):
@@ -266,14 +267,21 @@ def test_unreachable_manager_says_how_to_start_it():
     )
 
 
-def test_token_is_sent_and_a_missing_one_is_reported(stack, tmp_path):
+def test_token_is_sent_and_a_missing_or_wrong_one_names_the_flag(stack, tmp_path):
     process, url = start_manager(
         tmp_path, stack.expander, stack.resourcifier, env={"DM_API_TOKEN": "s3cret"}
     )
     try:
         refused = run_dm(url, "list", check=False)
         assert refused.returncode == 1
-        assert refused.stderr.startswith("Error: missing bearer token")
+        assert refused.stderr.strip() == (
+            f"Error: the manager at {url} requires an API token: "
+            "pass --token or set DM_API_TOKEN"
+        )
+        wrong = run_dm(url, "--token", "guess", "list", check=False)
+        assert wrong.stderr.strip() == (
+            f"Error: the manager at {url} refused the API token: check --token or DM_API_TOKEN"
+        )
         assert run_dm(url, "--token", "s3cret", "-o", "json", "list").stdout.strip() == "[]"
     finally:
         process.stop()
@@ -309,5 +317,5 @@ def test_deploying_an_existing_name_suggests_dm_update(stack, namespace):
     ).json()["message"]
     assert again.stderr.splitlines() == [
         f"Error: {message}",
-        f"to change it: dm update {TEMPLATE} --name {namespace}",
+        f"to change it: dm apply {TEMPLATE} --name {namespace}",
     ]

@@ -15,6 +15,7 @@ import pytest
 
 from tests.dmcli.fixtures import write_guestbook_copy
 from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
+from tests.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
@@ -115,8 +116,7 @@ def test_a_user_deploys_updates_rolls_back_and_deletes_on_the_simulator(up, tmp_
     )
     assert replicas.stdout == "1"
 
-    first = dm_json(up.manager, "manifests", "guestbook")[0]
-    run_dm(up.manager, "rollback", "guestbook", first)
+    run_dm(up.manager, "rollback", "guestbook")
     replicas = kubectl(
         kubeconfig, "get", "deployment", "frontend", "-o", "jsonpath={.spec.replicas}"
     )
@@ -151,17 +151,26 @@ def test_up_prints_what_to_do_next_and_ctrl_c_stops_every_child(up):
     assert "DM stopped" in up.text()
 
 
-def test_a_child_that_dies_stops_the_stack_with_its_log(up):
-    wait_ready(up)
-    expander = [
-        pid
-        for pid in stack_processes(up)
-        if f"--port\0{up.ports['expander']}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+def pids_of(up: Up, service: str) -> list[int]:
+    port = up.ports["sim" if service == "simulator" else service]
+    marker = f"--port\0{port}\0".encode()
+    return [
+        pid for pid in stack_processes(up) if marker in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
-    os.killpg(os.getpgid(expander[0]), signal.SIGKILL)
-    assert up.process.wait(timeout=30) == 1
-    assert "Error: expander exited with code" in up.text()
-    wait_until(lambda: stack_processes(up) == [], timeout=15)
+
+
+@pytest.mark.parametrize("service", ["expander", "resourcifier", "manager", "simulator"])
+def test_a_service_killed_with_sigkill_is_restarted_and_reported(up, service):
+    wait_ready(up)
+    (leader, *_) = sorted(pids_of(up, service))
+    os.killpg(os.getpgid(leader), signal.SIGKILL)
+    wait_until(lambda: f"{service} is back at " in up.text(), timeout=60, interval=0.1)
+    assert up.process.poll() is None
+    text = up.text()
+    assert f"{service} exited with code -9; restarting it in 1 s (log: " in text
+    assert f"{service} restarted (restart 1)" in text
+    assert leader not in pids_of(up, service)
+    assert dm_json(up.manager, "list") == []
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
@@ -223,3 +232,93 @@ def test_up_on_a_kube_context_applies_there_and_sigterm_stops_every_child(simula
         up.process.send_signal(signal.SIGTERM)
         assert up.process.wait(timeout=30) == 0
     assert stack_processes(up) == []
+
+
+def run_up(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """`dm up ARGS` on free ports, expected to fail at start-up."""
+    return subprocess.run(
+        [
+            DM,
+            "up",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--manager-port",
+            str(free_port()),
+            "--expander-port",
+            str(free_port()),
+            "--resourcifier-port",
+            str(free_port()),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_missing_kubeconfig_is_reported_before_anything_starts(tmp_path):
+    result = run_up(tmp_path, "--kubeconfig", "/nonexistent")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: --kubeconfig /nonexistent: no such file"
+    assert "DM is up" not in result.stdout
+
+
+def test_an_unknown_context_is_reported_with_the_known_ones(simulator, tmp_path):
+    result = run_up(tmp_path, "--kubeconfig", str(simulator.kubeconfig), "--context", "nope")
+    contexts = kubectl(simulator.kubeconfig, "config", "get-contexts", "-o", "name").stdout.split()
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: --context nope: no such context in {simulator.kubeconfig} "
+        f"(it has: {', '.join(contexts)})"
+    )
+
+
+def test_a_cluster_that_does_not_answer_is_reported_and_the_stack_stopped(tmp_path):
+    kubeconfig = tmp_path / "dead.kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
+        f"clusters:\n- name: dead\n  cluster: {{server: 'http://127.0.0.1:{free_port()}'}}\n"
+        "contexts:\n- name: dead\n  context: {cluster: dead, user: u}\n"
+        "users:\n- name: u\n  user: {}\n"
+    )
+    result = run_up(tmp_path, "--kubeconfig", str(kubeconfig))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "Error: the resourcifier cannot reach the cluster: the cluster does not answer: "
+    )
+    assert result.stderr.strip().endswith("; check --kubeconfig and --context")
+    assert "DM is up" not in result.stdout
+
+
+def test_docker_backend_refuses_a_cluster_flag(tmp_path):
+    result = run_up(tmp_path, "--backend", "docker", "--cluster", "sim")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --backend docker runs without a cluster: leave out --cluster, "
+        "--kubeconfig and --context"
+    )
+
+
+@pytest.mark.docker
+def test_docker_backend_runs_the_resources_on_the_engine(tmp_path):
+    client = engine_client()
+    namespace = f"up{os.getpid()}-cm"
+    up = start_up(tmp_path, "--backend", "docker")
+    try:
+        wait_ready(up)
+        assert up.text().startswith(
+            f"DM is up on the Docker engine; state and logs in {up.data_dir}"
+        )
+        config = tmp_path / "settings.yaml"
+        config.write_text(
+            "resources:\n- name: settings\n  type: ConfigMap\n  properties:\n"
+            "    {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {a: b}}\n"
+        )
+        run_dm(up.manager, "deploy", str(config), "-n", namespace)
+        assert dm_json(up.manager, "get", "settings")["state"]["status"] == "Deployed"
+        run_dm(up.manager, "delete", "settings")
+    finally:
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=30) == 0
+        remove_namespace_leftovers(client, namespace)
+        client.close()

@@ -26,14 +26,18 @@ def body(
     imports: dict[str, str] | None = None,
     env: dict[str, Any] | None = None,
     name: str = "demo",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A `POST /expand` body: `imports` maps an import's name (and path) to its text."""
+    template = {
+        "name": name,
+        "content": content,
+        "imports": [{"name": k, "path": k, "content": v} for k, v in (imports or {}).items()],
+    }
+    if options is not None:
+        template["options"] = options
     return {
-        "template": {
-            "name": name,
-            "content": content,
-            "imports": [{"name": k, "path": k, "content": v} for k, v in (imports or {}).items()],
-        },
+        "template": template,
         "env": env if env is not None else {"deployment": name, "project": "proj"},
     }
 

@@ -25,6 +25,7 @@ def test_primitives_pass_through_unchanged(expand):
             "metadata": {"dependsOn": ["x"]},
         }]},
         "layout": {"resources": [{"name": "cm", "type": "ConfigMap"}]},
+        "warnings": [],
     }
 
 

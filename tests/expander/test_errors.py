@@ -98,10 +98,14 @@ def test_python_result_that_is_not_plain_data(expand):
     assert message.startswith("template t.py (resource 'a'): the result is not plain data")
 
 
-def test_undefined_jinja_variable_names_file_and_line(expand):
+STRICT = {"strictUndefined": True}
+
+
+def test_undefined_jinja_variable_in_strict_mode_names_file_and_line(expand):
     message = expand.error(
         "resources:\n- {name: a, type: t.jinja}\n",
         {"t.jinja": "resources:\n- name: x\n  type: {{ properties.kind }}\n"},
+        options=STRICT,
     )
     assert message == (
         "template t.jinja (resource 'a'): t.jinja line 3: undefined variable:"
@@ -128,13 +132,14 @@ def test_comparing_an_undefined_property_is_still_an_error(expand):
     assert message.startswith("template t.jinja (resource 'a'): t.jinja line 3: undefined variable")
 
 
-def test_undefined_variable_in_an_imported_jinja_file_names_that_file(expand):
+def test_undefined_variable_in_an_imported_jinja_file_names_that_file_in_strict_mode(expand):
     message = expand.error(
         "resources:\n- {name: a, type: t.jinja}\n",
         {
             "m.jinja": "{% macro f() %}\n{{ missing }}\n{% endmacro %}",
             "t.jinja": "{% import 'm.jinja' as m %}resources:\n- {name: '{{ m.f() }}', type: P}\n",
         },
+        options=STRICT,
     )
     assert message == (
         "template t.jinja (resource 'a'): m.jinja line 2: undefined variable:"

@@ -167,7 +167,6 @@ def test_templates_nest_and_the_layout_follows(expand):
     assert result["layout"]["resources"][0] == {
         "name": "top",
         "type": "outer.jinja",
-        "properties": {},
         "resources": [
             {"name": "inner", "type": "inner.py", "properties": {"n": 2},
              "resources": [{"name": "p0", "type": "Pod"}, {"name": "p1", "type": "Pod"}]},

@@ -120,3 +120,22 @@ def test_python_template_schema_applies_too(expand):
         },
     )
     assert response.get_json()["config"]["resources"][0]["properties"] == {"zone": "us-east1-b"}
+
+
+def test_a_schema_seen_before_is_still_checked_against_each_requests_files(expand):
+    schema = "imports:\n- path: helper.py\nproperties:\n  zone: {type: string, default: a}\n"
+    assert _expand(expand, "{}", schema, **{"helper.py": "X = 1\n"}).status_code == 200
+    response = _expand(expand, "{}", schema)
+    assert response.get_json()["message"] == (
+        "template svc.jinja (resource 'web'): schema svc.jinja.schema imports 'helper.py',"
+        " which was not supplied with the request"
+    )
+    answer = _expand(expand, "{}", schema, **{"helper.py": "X = 1\n"}).get_json()
+    assert answer["config"]["resources"][0]["properties"] == {"zone": "a"}
+
+
+def test_a_schema_with_aliases_applies_on_every_request(expand):
+    schema = "properties:\n  a: &zone {type: string, default: z}\n  b: *zone\n"
+    for _ in range(2):
+        response = _expand(expand, "{}", schema)
+        assert response.get_json()["config"]["resources"][0]["properties"] == {"a": "z", "b": "z"}

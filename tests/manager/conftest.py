@@ -65,6 +65,7 @@ class FakeResourcifier:
         self.answers_live = True
         self.reads: list[tuple[str, str]] = []
         self.unhealthy: dict[str, str] = {}
+        self.calls: list[tuple[str, list[str]]] = []
 
     def _key(self, obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
         metadata = obj["metadata"]
@@ -75,6 +76,7 @@ class FakeResourcifier:
         if self.down:
             raise BadGateway("cannot reach the resourcifier at http://r: connection refused")
         self.applied.append([item["name"] for item in resources])
+        self.calls.append(("apply", self.applied[-1]))
         results = []
         for item in resources:
             if item["name"] in self.reject:
@@ -115,6 +117,7 @@ class FakeResourcifier:
         """Objects that exist are Healthy unless named in `unhealthy`; absent ones Missing."""
         if self.down:
             raise BadGateway("cannot reach the resourcifier")
+        self.calls.append(("status", [item["name"] for item in resources]))
         answers = []
         for item in resources:
             live = self.objects.get(self._key(item["properties"], namespace))
@@ -125,6 +128,23 @@ class FakeResourcifier:
             else:
                 health = {"status": "Healthy", "message": ""}
             answers.append({**item, "live": live, "health": health})
+        return answers
+
+    def dry_run(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+        """The live object and what applying would make of it: here, the object itself
+        over the live one's uid."""
+        if self.down:
+            raise BadGateway("cannot reach the resourcifier")
+        self.calls.append(("dry_run", [item["name"] for item in resources]))
+        answers = []
+        for item in resources:
+            live = self.objects.get(self._key(item["properties"], namespace))
+            after = copy.deepcopy(item["properties"])
+            if live is not None:
+                after["metadata"]["uid"] = live["metadata"]["uid"]
+                if live["kind"] == "Service":
+                    after.setdefault("spec", {})["clusterIP"] = live["spec"]["clusterIP"]
+            answers.append({**item, "live": live, "dryRun": after})
         return answers
 
     def check(self) -> None:
@@ -240,18 +260,6 @@ def dm(request, tmp_path_factory, simulator, expander_url, resourcifier_url) -> 
 def dm_sqlite(request, tmp_path, simulator, expander_url, resourcifier_url) -> Manager:
     """A fresh manager on its own SQLite file."""
     return start_manager(request, tmp_path, simulator, expander_url, resourcifier_url)
-
-
-@pytest.fixture
-def namespace() -> str:
-    """A namespace of this test's own on the shared simulator."""
-    return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def app() -> str:
-    """A deployment name of this test's own."""
-    return f"app-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

@@ -597,7 +597,8 @@ def test_an_object_aborted_by_the_latest_manifest_is_still_deleted(client, fakes
     cfg = config_map("cfg", {"ip": "$(ref.web.spec.clusterIP)"})
     deploy(client, template("app", service("web"), cfg))
     fakes.resourcifier.reject = {"web"}
-    updated = client.put("/deployments/app?wait=true", json=template("app", service("web"), cfg))
+    changed = template("app", service("web", 81), cfg)
+    updated = client.put("/deployments/app?wait=true", json=changed)
     assert states(latest_manifest(client, "app")) == {"web": "Failed", "cfg": "Aborted"}
     assert updated.get_json()["state"]["status"] == "Failed"
     assert fakes.resourcifier.names("ConfigMap") == {"cfg"}

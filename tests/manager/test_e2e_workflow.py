@@ -5,7 +5,6 @@ a crash mid-operation, fingerprints and auth."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import requests
@@ -150,12 +149,12 @@ def test_templates_expand_and_references_take_live_values(dm, namespace, app):
 def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace, app):
     dm.api(
         "POST",
-        "/deployments",
+        "/deployments?wait=true",
         json=template(app, namespace, config_map("a"), config_map("b", v="1")),
     )
     response = dm.api(
         "PUT",
-        f"/deployments/{app}",
+        f"/deployments/{app}?wait=true",
         json=template(app, namespace, config_map("b", v="2"), config_map("c")),
     )
     assert response.status_code == 200, response.text
@@ -166,7 +165,7 @@ def test_an_update_applies_changes_and_prunes_dropped_objects(dm, namespace, app
 
 def test_rollback_restores_an_earlier_manifest_and_delete_removes_everything(dm, namespace, app):
     dm.api("POST", "/deployments?wait=true", json=template(app, namespace, config_map("a", v="1")))
-    first = dm.api("GET", f"/deployments/{app}/manifests").json()[0]
+    first = dm.api("GET", f"/deployments/{app}/manifests").json()[0]["name"]
     dm.api("PUT", f"/deployments/{app}?wait=true", json=template(app, namespace, config_map("z")))
     response = dm.api("POST", f"/deployments/{app}/rollback?wait=true", json={"manifest": first})
     assert response.status_code == 200, response.text
@@ -252,7 +251,8 @@ def test_a_bad_configuration_stores_and_applies_nothing(dm, namespace, app, text
 def test_the_expander_down_is_a_502_and_nothing_is_stored(start_dm, resourcifier_url, namespace):
     dead = f"http://127.0.0.1:{free_port()}"
     dm = start_dm(dead, resourcifier_url)
-    response = dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
+    body = template("app", namespace, config_map("a"))
+    response = dm.api("POST", "/deployments", json=body)
     assert response.status_code == 502
     assert response.json()["message"].startswith(f"cannot reach the expander at {dead}")
     assert dm.api("GET", "/deployments/app").status_code == 404
@@ -262,16 +262,20 @@ def test_the_expander_down_is_a_502_and_nothing_is_stored(start_dm, resourcifier
     assert "expander: cannot reach the expander" in ready.json()["message"]
 
 
-def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
+def test_the_resourcifier_down_fails_the_operation_and_the_deployment(
     start_dm, expander_url, namespace
 ):
     dead = f"http://127.0.0.1:{free_port()}"
     dm = start_dm(expander_url, dead)
-    response = dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
-    assert response.status_code == 502
-    assert "cannot reach the resourcifier" in response.json()["message"]
-    deployment = dm.api("GET", "/deployments/app").json()
+    body = template("app", namespace, config_map("a"))
+    response = dm.api("POST", "/deployments?wait=true", json=body)
+    assert response.status_code == 201
+    deployment = response.json()
     assert deployment["state"]["status"] == "Failed"
+    assert deployment["state"]["errors"][0].startswith(f"cannot reach the resourcifier at {dead}")
+    operation = dm.api("GET", f"/operations/{deployment['operation']}").json()
+    assert operation["status"] == "Failed"
+    assert operation["errors"] == deployment["state"]["errors"]
     assert states(dm, "app") == {"a": "Aborted"}
     assert live(dm, "namespace", "", namespace) is None
 
@@ -279,57 +283,61 @@ def test_the_resourcifier_down_is_a_502_and_the_deployment_is_failed(
 # Concurrency, crashes, fingerprints
 
 
-def test_a_second_update_during_a_slow_one_gets_409(dm_sqlite, namespace, slow_cluster):
+def test_a_second_update_during_a_slow_one_gets_409_naming_it(dm_sqlite, namespace, slow_cluster):
     dm = dm_sqlite
     dm.api("POST", "/deployments?wait=true", json=template("app", namespace, config_map("a")))
     slow_cluster(0.5)
-    first: dict = {}
-    worker = threading.Thread(
-        target=lambda: first.update(
-            response=dm.api(
-                "PUT", "/deployments/app", json=template("app", namespace, config_map("b"))
-            )
-        )
-    )
-    worker.start()
-    wait_until(lambda: dm.api("GET", "/deployments/app").json()["state"]["status"] == "Updating")
-    second = dm.api("PUT", "/deployments/app?wait=true", json=template("app", namespace, config_map("c")))
-    worker.join()
+    first = dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("b")))
+    assert first.status_code == 202
+    operation = first.json()["id"]
+    second = dm.api("PUT", "/deployments/app", json=template("app", namespace, config_map("c")))
     assert second.status_code == 409
-    assert "in progress" in second.json()["message"]
-    assert first["response"].status_code == 200
+    assert second.json()["message"] == (
+        f'deployment "app" is busy: operation {operation} (update) is running; '
+        f"wait for it (GET /operations/{operation}) or cancel it"
+    )
+    slow_cluster(0)
+    ended = wait_until(lambda: ended_operation(dm, operation))
+    assert ended["status"] == "Succeeded"
     assert live(dm, "configmap", namespace, "c") is None
 
 
-def test_an_operation_killed_mid_way_is_failed_after_restart(dm_sqlite, namespace, slow_cluster):
+def test_an_operation_whose_manager_was_killed_is_resumed_after_restart(
+    dm_sqlite, namespace, slow_cluster
+):
     dm = dm_sqlite
     slow_cluster(1.0)
-    body = template("app", namespace, config_map("a"))
-    worker = threading.Thread(target=lambda: _ignore_errors(dm, "POST", "/deployments", body))
-    worker.start()
-    wait_until(lambda: dm.api("GET", "/deployments/app").json()["state"]["status"] == "Deploying")
+    body = template("app", namespace, config_map("a"), config_map("b", v="$(ref.a.metadata.uid)"))
+    operation = dm.api("POST", "/deployments", json=body).json()["id"]
+    wait_until(lambda: running_step(dm, operation))
     dm.process.kill()
-    worker.join()
     slow_cluster(0)
     dm.restart()
+    ended = wait_until(lambda: ended_operation(dm, operation))
+    assert ended["status"] == "Succeeded", ended
     deployment = dm.api("GET", "/deployments/app").json()
-    assert deployment["state"]["status"] == "Failed"
-    assert deployment["state"]["errors"] == ["interrupted: the manager stopped during deploy"]
-    redeployed = dm.api("PUT", "/deployments/app?wait=true", json=body)
-    assert redeployed.json()["state"]["status"] == "Deployed"
+    assert deployment["state"] == {"status": "Deployed", "errors": []}
+    assert states(dm, "app") == {"a": "Created", "b": "Created"}
+    assert live(dm, "configmap", namespace, "b")["data"]["v"] == live(
+        dm, "configmap", namespace, "a"
+    )["metadata"]["uid"]
     assert dm.api("DELETE", "/deployments/app?wait=true").status_code == 200
     assert live(dm, "configmap", namespace, "a") is None
 
 
-def _ignore_errors(dm, method, path, body):
-    try:
-        dm.api(method, path, json=body)
-    except requests.RequestException:
-        pass
+def ended_operation(dm, operation_id):
+    operation = dm.api("GET", f"/operations/{operation_id}").json()
+    return operation if operation["endedAt"] else None
+
+
+def running_step(dm, operation_id):
+    steps = dm.api("GET", f"/operations/{operation_id}").json()["steps"]
+    return any(step["status"] == "Running" for step in steps)
 
 
 def test_a_stale_fingerprint_is_refused(dm, namespace, app):
-    first = dm.api("POST", "/deployments?wait=true", json=template(app, namespace, config_map("a"))).json()
+    body = template(app, namespace, config_map("a"))
+    first = dm.api("POST", "/deployments?wait=true", json=body).json()
     dm.api("PUT", f"/deployments/{app}?wait=true", json=template(app, namespace, config_map("b")))
     stale = {"If-Match": first["fingerprint"]}
     response = dm.api("DELETE", f"/deployments/{app}?wait=true", headers=stale)
@@ -337,7 +345,8 @@ def test_a_stale_fingerprint_is_refused(dm, namespace, app):
     assert "is stale" in response.json()["message"]
     assert live(dm, "configmap", namespace, "b") is not None
     current = dm.api("GET", f"/deployments/{app}").json()["fingerprint"]
-    assert dm.api("DELETE", f"/deployments/{app}?wait=true", headers={"If-Match": current}).status_code == 200
+    deleted = dm.api("DELETE", f"/deployments/{app}?wait=true", headers={"If-Match": current})
+    assert deleted.status_code == 200
 
 
 def test_the_api_token_guards_everything_but_the_probes(start_dm, expander_url, resourcifier_url):

@@ -142,6 +142,13 @@ def test_invalid_namespace_is_rejected(resourcifier_url, simulator, namespace, g
     _assert_rejected(response, "invalid namespace 'Not_Valid'", simulator, namespace)
 
 
+def test_namespace_longer_than_a_dns_label_is_rejected(resourcifier_url, simulator, namespace,
+                                                         good):
+    too_long = "n" * 64
+    response = post(resourcifier_url, {"resources": [good], "namespace": too_long})
+    _assert_rejected(response, f"invalid namespace {too_long!r}", simulator, namespace)
+
+
 @pytest.mark.parametrize("path", ["--all-namespaces", "configmaps,secrets", "-A/x"])
 def test_type_that_could_read_as_a_flag_is_rejected(resourcifier_url, path):
     response = requests.get(f"{resourcifier_url}/configurations/{path}", timeout=10)

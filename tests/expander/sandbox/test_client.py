@@ -3,8 +3,11 @@
 import json
 import os
 
+import requests
+
 from expander.app import create_app
 from expander.models import Limits
+from expander.sandbox.client import Sandbox
 from tests.expander.conftest import LIMITS, body
 
 
@@ -68,3 +71,22 @@ def test_a_forked_process_starts_its_own_fork_server(app, client):
     assert child_server not in (None, parent_server)
     assert sandbox.server_pid == parent_server
     assert client.post("/expand", json=body("resources: []\n")).status_code == 200
+
+
+def test_readyz_answers_ok_when_the_sandbox_starts_a_child(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
+
+
+def test_readyz_is_503_when_the_sandbox_cannot_start_a_child():
+    app = create_app(LIMITS, sandbox=Sandbox(interpreter="/bin/false"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": 503, "message": "the template sandbox cannot start a process for expansions"
+    }
+
+
+def test_readyz_needs_no_token_where_expanding_does(confined):
+    assert requests.get(f"{confined.url}/readyz", timeout=30).status_code == 200
+    assert requests.post(f"{confined.url}/expand", json={}, timeout=30).status_code == 401

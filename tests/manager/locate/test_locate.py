@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from dmcommon.errors import ServiceUnavailable
@@ -107,10 +105,8 @@ def test_real_srv_answer_from_a_dns_server(srv_server):
 
 def test_missing_srv_record_is_no_record(srv_server):
     resolver = DnsResolver(nameservers=["127.0.0.1"], port=srv_server.port, timeout=2)
-    started = time.monotonic()
 
     assert resolver.srv("_http._tcp.no-such-service") == []
-    assert time.monotonic() - started < 2
 
 
 def test_unreachable_dns_server_means_no_srv_records():

@@ -9,28 +9,28 @@ import pytest
 import sqlalchemy
 
 from dmcommon.errors import ServiceUnavailable
-from manager.models import CREATED, State
+from manager.models import CREATED, SUCCEEDED, ResourceState
 from manager.repository import (
     SqlRepository,
     open_repository,
     resolve_database_url,
 )
 from manager.repository.schema import SCHEMA_VERSION, schema_version
-from tests.manager.repository.builders import deployment, instance, manifest
+from tests.manager.repository.builders import created, instance, manifest
 
 
 def test_everything_survives_a_restart(open_repo):
     first = open_repo()
-    created = first.create_deployment(deployment("web"))
     stored = manifest("web")
-    stored.expanded_config["resources"][0]["state"] = State(CREATED).to_dict()
-    first.add_manifest(stored)
+    stored.resources[0].state = ResourceState(CREATED)
+    deployed = created(first, "web", stored)
     first.set_type_instances("web", [instance("site.py", "front")])
     first.close()
 
     second = open_repo()
-    assert second.get_deployment("web") == created
+    assert second.get_deployment("web") == deployed
     assert second.get_manifest("web", stored.name) == stored
+    assert [item.status for item in second.list_operations("web")] == [SUCCEEDED]
     assert second.list_type_instances("site.py") == [instance("site.py", "front")]
 
 
@@ -65,7 +65,7 @@ def test_default_is_a_sqlite_file_in_a_created_data_directory(tmp_path):
     data_dir = tmp_path / "state" / "dm"
     repository = open_repository(None, str(data_dir))
     try:
-        repository.create_deployment(deployment("web"))
+        created(repository, "web")
     finally:
         repository.close()
 
@@ -92,8 +92,7 @@ def test_database_urls_name_the_psycopg_driver(given, expected, tmp_path):
 def _create_many(url: str, prefix: str, count: int) -> None:
     repository = SqlRepository(url)
     for index in range(count):
-        repository.create_deployment(deployment(f"{prefix}-{index:03d}"))
-        repository.begin_operation(f"{prefix}-{index:03d}", "Updating")
+        created(repository, f"{prefix}-{index:03d}")
     repository.close()
 
 

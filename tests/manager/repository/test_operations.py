@@ -1,115 +1,138 @@
-"""The one-operation-per-deployment lock, its heartbeat and recovery from crashes."""
+"""Operations: started with their deployment at once, one at a time, recorded with events."""
 
 from __future__ import annotations
 
-import multiprocessing
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 import sqlalchemy
 
 from dmcommon.errors import Conflict, NotFound
-from manager.models import DELETING, DEPLOYED, DEPLOYING, FAILED, UPDATING, State
+from manager.models import (
+    CANCELLED,
+    CREATE,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    UPDATE,
+    UPDATING,
+    Options,
+    State,
+    Step,
+)
 from manager.repository import SqlRepository
-from manager.repository.schema import deployments
-from tests.manager.repository.builders import deployment
-from tests.support import wait_until
+from manager.repository.rows import operation_values
+from manager.repository.schema import deployments, operations
+from tests.manager.repository.builders import created, deployment, end, manifest, operation
+from tests.manager.repository.interleave import call_while_another_writes, postgresql_only
 
 
-def _lease(raw, name: str) -> tuple[str | None, float | None]:
-    with raw.connect() as conn:
-        row = conn.execute(
-            sqlalchemy.select(
-                deployments.c.operation_owner, deployments.c.operation_heartbeat
-            ).where(deployments.c.name == name)
-        ).one()
-    return row.operation_owner, row.operation_heartbeat
+def _update(repo, name: str = "web", **options):
+    """Start an update of stored deployment `name`; the stored deployment and operation."""
+    current = repo.get_deployment(name)
+    current.state = State(UPDATING)
+    updating = operation(name, UPDATE)
+    return repo.start_operation(updating, current, **options), updating
 
 
-def _set_lease(raw, name: str, owner: str, heartbeat: float) -> None:
-    with raw.begin() as conn:
-        conn.execute(
-            sqlalchemy.update(deployments)
-            .where(deployments.c.name == name)
-            .values(operation_owner=owner, operation_heartbeat=heartbeat)
-        )
+def test_create_stores_the_deployment_its_manifest_and_the_operation_together(repo):
+    first = manifest("web")
+    creating = operation("web", manifest_name=first.name)
+    creating.steps = [Step("ConfigMap/cm", "apply")]
+    creating.options = Options(timeout=60.0, atomic=True)
+
+    stored = repo.start_operation(creating, deployment("web"), first, create=True)
+
+    assert stored.operation == creating.id
+    assert repo.get_deployment("web") == stored
+    assert repo.get_manifest("web", first.name).operation == creating.id
+    loaded = repo.get_operation(creating.id)
+    assert loaded == creating
+    assert loaded.owner == repo.owner
 
 
-def test_begin_operation_locks_an_idle_deployment(repo):
-    created = repo.create_deployment(deployment("web", errors=["previous failure"]))
+def test_create_of_an_existing_name_conflicts_and_stores_nothing(repo):
+    original = created(repo, "web")
+    second = manifest("web")
+    creating = operation("web", manifest_name=second.name)
 
-    started = repo.begin_operation("web", UPDATING, expected_fingerprint=created.fingerprint)
-
-    assert started.state == State(UPDATING, [])
-    assert started.fingerprint != created.fingerprint
-    assert repo.get_deployment("web") == started
-
-
-def test_second_operation_conflicts_while_one_is_in_progress(repo):
-    repo.create_deployment(deployment("web"))
-    started = repo.begin_operation("web", UPDATING)
-
-    with pytest.raises(Conflict, match=r'deployment "web" is busy: .*\(Updating\) is in progress'):
-        repo.begin_operation("web", DELETING)
-    assert repo.get_deployment("web") == started
+    with pytest.raises(
+        Conflict,
+        match='^deployment "web" already exists: update it with PUT /deployments/web '
+        "or delete it first$",
+    ):
+        repo.start_operation(creating, deployment("web"), second, create=True)
+    assert repo.get_deployment("web") == original
+    assert repo.list_manifests("web") == []
+    with pytest.raises(NotFound):
+        repo.get_operation(creating.id)
 
 
-def test_creating_in_progress_holds_the_lock(repo):
-    repo.create_deployment(deployment("web", status=DEPLOYING))
-
-    with pytest.raises(Conflict, match="busy"):
-        repo.begin_operation("web", UPDATING)
-
-
-def test_saving_an_idle_status_releases_the_lock(repo):
-    repo.create_deployment(deployment("web"))
-    started = repo.begin_operation("web", UPDATING)
-    started.state = State(DEPLOYED)
-    repo.save_deployment(started)
-
-    assert repo.begin_operation("web", DELETING).state.status == DELETING
+def test_an_operation_on_a_missing_deployment_is_not_found(repo):
+    with pytest.raises(NotFound, match='^deployment "ghost" not found$'):
+        repo.start_operation(operation("ghost", UPDATE), deployment("ghost"))
+    assert repo.list_deployment_names() == []
 
 
-def test_begin_operation_with_a_stale_fingerprint_conflicts_and_changes_nothing(repo):
-    created = repo.create_deployment(deployment("web"))
-    current = repo.save_deployment(created)
+def test_a_second_operation_conflicts_while_one_runs_naming_it(repo):
+    created(repo, "web")
+    busy, running = _update(repo)
+    second = operation("web", UPDATE)
 
-    with pytest.raises(Conflict, match=f'fingerprint "{created.fingerprint}" is stale'):
-        repo.begin_operation("web", UPDATING, expected_fingerprint=created.fingerprint)
+    with pytest.raises(
+        Conflict,
+        match=f'^deployment "web" is busy: operation {running.id} \\(update\\) is running; '
+        f"wait for it \\(GET /operations/{running.id}\\) or cancel it$",
+    ):
+        repo.start_operation(second, deployment("web"))
+    assert repo.get_deployment("web") == busy
+    with pytest.raises(NotFound, match=f'^operation "{second.id}" not found$'):
+        repo.get_operation(second.id)
+
+
+def test_a_stale_fingerprint_conflicts_and_stores_nothing(repo):
+    stale = created(repo, "web")
+    current = repo.save_deployment(stale)
+    updating = operation("web", UPDATE)
+
+    with pytest.raises(Conflict, match=f'fingerprint "{stale.fingerprint}" is stale'):
+        repo.start_operation(updating, stale, expected_fingerprint=stale.fingerprint)
     assert repo.get_deployment("web") == current
+    assert [item.type for item in repo.list_operations("web")] == [CREATE]
 
 
-def test_begin_operation_on_a_missing_deployment_is_not_found(repo):
-    with pytest.raises(NotFound, match='deployment "ghost" not found'):
-        repo.begin_operation("ghost", UPDATING)
+def test_the_current_fingerprint_lets_an_operation_start(repo):
+    stored = created(repo, "web")
+
+    busy, updating = _update(repo, expected_fingerprint=stored.fingerprint)
+
+    assert busy.fingerprint != stored.fingerprint
+    assert repo.get_deployment("web").operation == updating.id
 
 
-def test_begin_operation_needs_an_in_progress_status(repo):
-    repo.create_deployment(deployment("web"))
-    with pytest.raises(ValueError, match="not an operation status"):
-        repo.begin_operation("web", FAILED)
+def test_an_operation_starts_once_the_running_one_has_ended(repo):
+    created(repo, "web")
+    _, first = _update(repo)
+    end(repo, first, FAILED)
 
+    busy, second = _update(repo)
 
-def _try_operation(repository: SqlRepository) -> str:
-    try:
-        repository.begin_operation("web", UPDATING)
-        return "started"
-    except Conflict:
-        return "conflict"
+    assert busy.operation == second.id
 
 
 def test_racing_threads_start_exactly_one_operation(open_repo):
     workers = [open_repo() for _ in range(6)]
-    workers[0].create_deployment(deployment("web"))
+    created(workers[0], "web")
     barrier = threading.Barrier(len(workers))
     outcomes: list[str] = []
 
     def attempt(repository: SqlRepository) -> None:
         barrier.wait()
-        outcomes.append(_try_operation(repository))
+        try:
+            _update(repository)
+            outcomes.append("started")
+        except Conflict:
+            outcomes.append("conflict")
 
     threads = [threading.Thread(target=attempt, args=(item,)) for item in workers]
     for thread in threads:
@@ -120,114 +143,151 @@ def test_racing_threads_start_exactly_one_operation(open_repo):
     assert sorted(outcomes) == ["conflict"] * 5 + ["started"]
 
 
-def _attempt_in_process(url: str, barrier, results) -> None:
-    repository = SqlRepository(url)
-    barrier.wait()
-    results.put(_try_operation(repository))
-    repository.close()
+@postgresql_only
+def test_a_start_waiting_for_a_concurrent_one_conflicts_once_that_commits(repo, raw, database_url):
+    created(repo, "web")
+    rival = operation("web", UPDATE)
+    rival.owner = "elsewhere/41/7"
+    row = deployments.c.name == "web"
 
+    def start_rival(conn) -> None:
+        conn.execute(sqlalchemy.update(deployments).where(row).values(operation=rival.id))
+        conn.execute(sqlalchemy.insert(operations).values(**operation_values(rival)))
 
-def test_racing_processes_start_exactly_one_operation(repo, database_url):
-    repo.create_deployment(deployment("web"))
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(4)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_attempt_in_process, args=(database_url, barrier, results))
-        for _ in range(4)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = sorted(results.get(timeout=60) for _ in processes)
-    for process in processes:
-        process.join(timeout=60)
-
-    assert outcomes == ["conflict"] * 3 + ["started"]
-
-
-CRASHING_MANAGER = """
-import os, sys
-from manager.repository import SqlRepository
-repository = SqlRepository(sys.argv[1])
-repository.begin_operation("web", sys.argv[2])
-os._exit(0)  # die without releasing anything, as a killed manager would
-"""
-
-
-def test_operation_of_a_dead_process_is_failed_at_start_up(repo, open_repo, database_url):
-    repo.create_deployment(deployment("web"))
-    repo.create_deployment(deployment("idle"))
-    subprocess.run([sys.executable, "-c", CRASHING_MANAGER, database_url, UPDATING], check=True)
-    assert repo.get_deployment("web").state.status == UPDATING
-
-    restarted = open_repo()
-    assert restarted.fail_interrupted_operations() == ["web"]
-
-    stored = restarted.get_deployment("web")
-    assert stored.state == State(FAILED, ["interrupted: the manager stopped during update"])
-    assert restarted.get_deployment("idle").state.status == DEPLOYED
-    assert restarted.begin_operation("web", DELETING).state.status == DELETING
-
-
-def test_operation_of_a_live_worker_is_left_alone(open_repo):
-    worker = open_repo()
-    worker.create_deployment(deployment("web"))
-    started = worker.begin_operation("web", UPDATING)
-
-    assert open_repo().fail_interrupted_operations() == []
-    assert worker.get_deployment("web") == started
-
-
-def test_fresh_operation_of_another_host_is_left_alone(repo, raw):
-    repo.create_deployment(deployment("web"))
-    repo.begin_operation("web", DELETING)
-    _set_lease(raw, "web", "other-host/1/1", time.time())
-
-    assert repo.fail_interrupted_operations() == []
-    with pytest.raises(Conflict, match="busy"):
-        repo.begin_operation("web", UPDATING)
-
-
-def test_operation_whose_lease_ran_out_is_failed(repo, raw):
-    repo.create_deployment(deployment("web"))
-    repo.begin_operation("web", DELETING)
-    _set_lease(raw, "web", "other-host/1/1", time.time() - repo.lease_seconds - 1)
-
-    assert repo.fail_interrupted_operations() == ["web"]
-    assert repo.get_deployment("web").state == State(
-        FAILED, ["interrupted: the manager stopped during delete"]
+    outcome = call_while_another_writes(
+        raw,
+        lambda conn: conn.execute(
+            sqlalchemy.select(deployments.c.name).where(row).with_for_update()
+        ),
+        start_rival,
+        lambda: _update(repo),
     )
 
-
-def test_begin_operation_takes_over_a_lock_whose_lease_ran_out(repo, raw):
-    repo.create_deployment(deployment("web"))
-    repo.begin_operation("web", DELETING)
-    _set_lease(raw, "web", "other-host/1/1", time.time() - repo.lease_seconds - 1)
-
-    assert repo.begin_operation("web", UPDATING).state.status == UPDATING
-    assert _lease(raw, "web")[0] == repo.owner
+    assert isinstance(outcome, Conflict)
+    assert f"operation {rival.id} (update) is running" in outcome.message
+    assert repo.get_deployment("web").operation == rival.id
 
 
-def test_heartbeat_keeps_a_long_operation_alive(open_repo, raw):
-    owner = open_repo(lease_seconds=0.4)
-    owner.create_deployment(deployment("web"))
-    owner.begin_operation("web", UPDATING)
-    first = _lease(raw, "web")[1]
+def test_operations_list_newest_first(repo):
+    created(repo, "web")
+    _, first = _update(repo)
+    end(repo, first)
+    _, second = _update(repo)
+    created(repo, "other")
 
-    wait_until(lambda: _lease(raw, "web")[1] > first + 0.5, timeout=10)
+    listed = repo.list_operations("web")
 
-    other = open_repo(lease_seconds=0.4)
-    _, beat = _lease(raw, "web")
-    assert beat > time.time() - 0.4
-    with pytest.raises(Conflict, match="busy"):
-        other.begin_operation("web", DELETING)
+    assert [item.id for item in listed] == [second.id, first.id, listed[2].id]
+    assert [item.type for item in listed] == [UPDATE, UPDATE, CREATE]
 
 
-def test_idle_deployments_carry_no_lease(repo, raw):
-    repo.create_deployment(deployment("web"))
-    started = repo.begin_operation("web", UPDATING)
-    assert _lease(raw, "web")[0] == repo.owner
-    started.state = State(DEPLOYED)
-    repo.save_deployment(started)
+def test_operations_of_an_unknown_deployment_are_not_found(repo):
+    with pytest.raises(NotFound, match='^deployment "ghost" not found$'):
+        repo.list_operations("ghost")
 
-    assert _lease(raw, "web") == (None, None)
+
+def test_missing_operation_is_not_found(repo):
+    with pytest.raises(NotFound, match='^operation "nope" not found$'):
+        repo.get_operation("nope")
+
+
+def test_save_operation_records_status_steps_and_errors(repo):
+    created(repo, "web")
+    _, updating = _update(repo)
+    updating.status = FAILED
+    updating.steps = [Step("ConfigMap/cm", "apply", FAILED, "refused")]
+    updating.errors = ["ConfigMap/cm: refused"]
+    updating.started_at = "2026-11-30T00:00:00.000000Z"
+    updating.ended_at = "2026-11-30T00:00:01.000000Z"
+
+    repo.save_operation(updating)
+
+    assert repo.get_operation(updating.id) == updating
+
+
+def test_saving_an_operation_that_was_never_started_is_not_found_and_stores_no_events(repo):
+    created(repo, "web")
+    never = operation("web", UPDATE)
+
+    with pytest.raises(NotFound, match=f'^operation "{never.id}" not found$'):
+        repo.save_operation(never, [{"type": "step"}])
+    assert repo.events_since(never.id, 0) == []
+
+
+def test_events_are_numbered_from_one_across_saves(repo):
+    created(repo, "web")
+    _, updating = _update(repo)
+
+    repo.save_operation(updating, [{"type": "step", "n": 1}, {"type": "step", "n": 2}])
+    repo.save_operation(updating)
+    repo.save_operation(updating, [{"type": "end"}])
+
+    assert repo.events_since(updating.id, 0) == [
+        (1, {"type": "step", "n": 1}),
+        (2, {"type": "step", "n": 2}),
+        (3, {"type": "end"}),
+    ]
+
+
+def test_events_since_gives_only_later_events(repo):
+    created(repo, "web")
+    _, updating = _update(repo)
+    repo.save_operation(updating, [{"n": 1}, {"n": 2}, {"n": 3}])
+
+    assert repo.events_since(updating.id, 2) == [(3, {"n": 3})]
+    assert repo.events_since(updating.id, 3) == []
+
+
+def test_events_of_two_operations_are_numbered_apart(repo):
+    created(repo, "web")
+    created(repo, "db")
+    _, web = _update(repo, "web")
+    _, db = _update(repo, "db")
+
+    repo.save_operation(web, [{"n": "web"}])
+    repo.save_operation(db, [{"n": "db"}])
+
+    assert repo.events_since(db.id, 0) == [(1, {"n": "db"})]
+
+
+def test_saving_an_operation_keeps_its_lease_and_cancel_request(repo):
+    created(repo, "web")
+    _, updating = _update(repo)
+    repo.request_cancel(updating.id)
+    updating.owner = "elsewhere/1/1"
+    updating.cancel_requested = False
+
+    repo.save_operation(updating)
+
+    loaded = repo.get_operation(updating.id)
+    assert loaded.owner == repo.owner
+    assert loaded.cancel_requested is True
+
+
+def test_request_cancel_marks_a_running_operation(repo):
+    created(repo, "web")
+    _, updating = _update(repo)
+
+    answered = repo.request_cancel(updating.id)
+
+    assert answered.cancel_requested is True
+    assert answered.status == RUNNING
+    assert repo.get_operation(updating.id).cancel_requested is True
+
+
+@pytest.mark.parametrize("status", [SUCCEEDED, FAILED, CANCELLED])
+def test_cancelling_an_ended_operation_conflicts(repo, status):
+    created(repo, "web")
+    _, updating = _update(repo)
+    end(repo, updating, status)
+
+    with pytest.raises(
+        Conflict, match=f'^operation "{updating.id}" has already ended \\({status}\\)$'
+    ):
+        repo.request_cancel(updating.id)
+    assert repo.get_operation(updating.id).cancel_requested is False
+
+
+def test_cancelling_a_missing_operation_is_not_found(repo):
+    with pytest.raises(NotFound, match='^operation "nope" not found$'):
+        repo.request_cancel("nope")

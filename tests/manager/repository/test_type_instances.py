@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from dmcommon.errors import NotFound
-from tests.manager.repository.builders import deployment, instance
+from tests.manager.repository.builders import created, instance
 
 
 def test_instances_of_a_type_list_in_deployment_then_layout_order(repo):
-    repo.create_deployment(deployment("web"))
-    repo.create_deployment(deployment("api"))
+    created(repo, "web")
+    created(repo, "api")
     repo.set_type_instances(
         "web", [instance("site.py", "front", "web", 0), instance("site.py", "back", "web", 1)]
     )
@@ -27,7 +27,7 @@ def test_instances_of_a_type_list_in_deployment_then_layout_order(repo):
 
 
 def test_setting_instances_replaces_the_previous_ones(repo):
-    repo.create_deployment(deployment("web"))
+    created(repo, "web")
     repo.set_type_instances("web", [instance("old.jinja", "a")])
     repo.set_type_instances("web", [instance("new.py", "b")])
 
@@ -36,8 +36,8 @@ def test_setting_instances_replaces_the_previous_ones(repo):
 
 
 def test_types_are_sorted_and_distinct(repo):
-    repo.create_deployment(deployment("web"))
-    repo.create_deployment(deployment("api"))
+    created(repo, "web")
+    created(repo, "api")
     repo.set_type_instances("web", [instance("z.py", "a"), instance("Service", "b")])
     repo.set_type_instances("api", [instance("a.jinja", "c", "api"), instance("z.py", "d", "api")])
 
@@ -45,7 +45,7 @@ def test_types_are_sorted_and_distinct(repo):
 
 
 def test_all_lists_every_instance(repo):
-    repo.create_deployment(deployment("web"))
+    created(repo, "web")
     repo.set_type_instances("web", [instance("b.py", "x"), instance("a.py", "y")])
 
     assert [(item.type, item.name) for item in repo.list_type_instances("all")] == [

@@ -1,0 +1,1 @@
+"""The runtimes the resourcifier applies objects to, behind one `Backend` interface (base)."""

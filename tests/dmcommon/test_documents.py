@@ -1,0 +1,78 @@
+"""load_yaml: PyYAML's safe-loading results, built in one pass, under our nesting limit."""
+
+import datetime
+
+import pytest
+import yaml
+
+from dmcommon.documents import MAX_DEPTH, TooDeep, load_yaml
+
+
+def test_plain_scalars_resolve_as_the_safe_loader_resolves_them():
+    text = (
+        "- 1\n- 2.5\n- 0x1F\n- 1_000\n- yes\n- 'yes'\n- ~\n- ''\n- 2002-12-14\n"
+        "- |\n  #!/bin/bash\n  echo [\n- .inf\n"
+    )
+    assert load_yaml(text) == [
+        1, 2.5, 31, 1000, True, "yes", None, "", datetime.date(2002, 12, 14),
+        "#!/bin/bash\necho [\n", float("inf"),
+    ]
+
+
+def test_mappings_keep_order_and_the_last_of_duplicate_keys():
+    assert list(load_yaml("b: 1\na: 2\nb: 3\n").items()) == [("b", 3), ("a", 2)]
+
+
+def test_an_empty_document_is_none():
+    assert load_yaml("# nothing here\n") is None
+
+
+def test_anchors_aliases_and_merge_keys_are_the_safe_loaders():
+    loaded = load_yaml("base: &b {cpu: 1, mem: 2}\nvm:\n  <<: *b\n  mem: 4\nsame: *b\n")
+    assert loaded == {
+        "base": {"cpu": 1, "mem": 2}, "vm": {"cpu": 1, "mem": 4}, "same": {"cpu": 1, "mem": 2}
+    }
+    assert loaded["same"] is loaded["base"]
+
+
+def test_explicit_tags_are_the_safe_loaders():
+    assert load_yaml("a: !!str 1\nb: !!binary aGk=\n") == {"a": "1", "b": b"hi"}
+
+
+def test_unsafe_tags_are_refused():
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("!!python/object/apply:os.system [true]\n")
+
+
+def test_several_documents_are_refused():
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("--- 1\n--- 2\n")
+
+
+def test_text_that_is_not_yaml_is_refused():
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("a: b: c\n")
+
+
+@pytest.mark.parametrize("text", [
+    "[" * MAX_DEPTH + "]" * MAX_DEPTH,
+    "- " * MAX_DEPTH + "x\n",
+])
+def test_nesting_up_to_the_limit_loads(text):
+    assert load_yaml(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+    "[" * 100_000,
+    "- " * (MAX_DEPTH + 1) + "x\n",
+    "a: &x [1]\nb: " + "[" * MAX_DEPTH + "*x" + "]" * MAX_DEPTH + "\n",
+])
+def test_nesting_past_the_limit_is_too_deep(text):
+    with pytest.raises(TooDeep, match=f"^nested more than {MAX_DEPTH} levels deep$"):
+        load_yaml(text)
+
+
+def test_brackets_inside_a_block_scalar_are_text_not_nesting():
+    text = "script: |\n  " + "[" * (MAX_DEPTH + 1) + "\n"
+    assert load_yaml(text) == {"script": "[" * (MAX_DEPTH + 1) + "\n"}
