@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def run_module(browser):
