@@ -46,6 +46,9 @@ export async function previewPage(view, [name], signal) {
       ),
     ),
     messages,
+    preview.warnings?.length
+      ? h("ul", {class: "warnings", "aria-label": "Warnings"}, preview.warnings.map((text) => h("li", {}, text)))
+      : null,
     h("ul", {class: "plan", "aria-label": "Plan"}, preview.plan.map(planItem)),
   );
 }
