@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -75,13 +75,18 @@ class Browser:
 
     def wait_for(self, condition, what: str, seconds: float = WAIT_SECONDS):
         """Wait until `condition()` is truthy; its value. Elements the page replaced
-        while the condition looked at them count as not yet."""
+        while the condition looked at them count as not yet. A failure says what the
+        page showed instead."""
         waiting = WebDriverWait(
             self.driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
         )
-        return waiting.until(
-            lambda _driver: condition(), f"waited {seconds} s for {what}"
-        )
+        try:
+            return waiting.until(lambda _driver: condition())
+        except TimeoutException:
+            shown = self.driver.execute_script("return document.body.innerText")
+            raise AssertionError(
+                f"waited {seconds} s for {what}; the page at {self.hash()} shows:\n{shown}"
+            ) from None
 
     def wait_for_text(self, css: str, expected: str) -> None:
         self.wait_for(
