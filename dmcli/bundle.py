@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from dmcli.context import CliError
+from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.names import dns_label_from
 
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".py")
@@ -130,7 +131,9 @@ def _read(file: Path, why: str) -> str:
 
 def _load_yaml(file: Path, content: str) -> Any:
     try:
-        return yaml.safe_load(content)
+        return load_yaml(content)
+    except TooDeep as error:
+        raise BundleError(f"{file}: invalid YAML: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)

@@ -59,9 +59,12 @@ def _options(wait: bool | None, timeout: str | None, atomic: bool | None) -> dic
 
 
 def _file_command(function):
-    """FILE, --name, -n, --properties/--set-string, the change options and -o."""
+    """FILE, --name, -n, --properties/--set-string, the change options, --preview and -o."""
     function = pass_context(function)
     function = output_option(function)
+    function = click.option(
+        "--preview", "preview_only", is_flag=True, help="store and show the plan; change nothing"
+    )(function)
     function = _change_options(function)
     function = properties_options(function)
     function = namespace_option("target namespace (default: the manager's)")(function)
@@ -101,6 +104,17 @@ def _run(
         )
 
 
+def run_change(ctx: Context, operation: dict[str, Any], run_async: bool) -> None:
+    """Follow a change's operation and show the deployment as it ended."""
+    _run(ctx, operation, run_async, _show_deployment_of(ctx))
+
+
+def _preview(ctx: Context, template: dict[str, Any], create: bool) -> None:
+    from dmcli.previews import show_preview
+
+    show_preview(ctx, ctx.client.preview(template, create))
+
+
 def _follow(ctx: Context, operation: dict[str, Any]) -> dict[str, Any]:
     """Print the operation's steps as they change until it ends; the ended Operation."""
     stream = sys.stdout if ctx.format() in out.TABLES else sys.stderr
@@ -135,7 +149,11 @@ def _show_deployment_of(ctx: Context) -> Callable[[dict[str, Any]], None]:
 @_file_command
 def deploy(ctx: Context, file: str, name: str | None, run_async: bool, **values: Any) -> None:
     """Deploy a configuration or a single template FILE as a new deployment."""
+    preview_only = values.pop("preview_only")
     template = _template(ctx, file, name, values)
+    if preview_only:
+        _preview(ctx, template, create=True)
+        return
     try:
         operation = ctx.client.create_deployment(template)
     except ManagerError as error:
@@ -151,7 +169,11 @@ def deploy(ctx: Context, file: str, name: str | None, run_async: bool, **values:
 @_file_command
 def update(ctx: Context, file: str, name: str | None, run_async: bool, **values: Any) -> None:
     """Update a deployment (default: the one named after FILE) to the configuration in FILE."""
+    preview_only = values.pop("preview_only")
     template = _template(ctx, file, name, values)
+    if preview_only:
+        _preview(ctx, template, create=False)
+        return
     operation = ctx.client.update_deployment(template["name"], template)
     _run(ctx, operation, run_async, _show_deployment_of(ctx))
 
@@ -160,7 +182,13 @@ def update(ctx: Context, file: str, name: str | None, run_async: bool, **values:
 @_file_command
 def apply(ctx: Context, file: str, name: str | None, run_async: bool, **values: Any) -> None:
     """Create the deployment of FILE, or update it when it exists."""
+    preview_only = values.pop("preview_only")
     template = _template(ctx, file, name, values)
+    if preview_only:
+        from dmcli.previews import preview_template, show_preview
+
+        show_preview(ctx, preview_template(ctx, template))
+        return
     try:
         operation = ctx.client.update_deployment(template["name"], template)
     except ManagerError as error:

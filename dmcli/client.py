@@ -244,6 +244,28 @@ class ManagerClient:
     def sync(self, name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._call("POST", f"/deployments/{_seg(name)}/sync", params=options or None)
 
+    # Previews and drift
+
+    def preview(self, template: dict[str, Any], create: bool) -> dict[str, Any]:
+        """Store and answer the Preview of creating (or updating) the Template's deployment."""
+        if create:
+            return self._call("POST", "/deployments", template, params={"preview": "true"})
+        path = f"/deployments/{_seg(template['name'])}"
+        return self._call("PUT", path, template, params={"preview": "true"})
+
+    def get_preview(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/deployments/{_seg(name)}/preview")
+
+    def discard_preview(self, name: str) -> None:
+        self.request("DELETE", f"/deployments/{_seg(name)}/preview")
+
+    def apply_preview(self, name: str) -> dict[str, Any]:
+        """Start rolling out the stored preview; the Operation."""
+        return self._call("POST", f"/deployments/{_seg(name)}/preview/apply")
+
+    def drift(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/deployments/{_seg(name)}/drift")
+
     def list_manifests(self, name: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/deployments/{_seg(name)}/manifests")
 

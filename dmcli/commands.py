@@ -31,6 +31,7 @@ from dmcli.context import (
     show_deployment,
     template_from,
 )
+from dmcli.previews import PREVIEWS
 from dmcli.up import up
 
 DEFAULT_SERVICE = "http://localhost:8080"
@@ -218,5 +219,5 @@ def instances(ctx: Context, type_name: str) -> None:
     ctx.show(ctx.client.list_instances(type_name), out.instances_table)
 
 
-for command in (*CHANGES, up):
+for command in (*CHANGES, *PREVIEWS, up):
     main.add_command(command)

@@ -320,3 +320,39 @@ class StepPrinter:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.footer = False
+
+
+def plan_table(plan: list[dict[str, Any]], wide: bool = False) -> str:
+    """A preview's plan, one line per resource: what would happen to it."""
+    headers = ["RESOURCE", "KIND", "NAME", "ACTION"]
+    if wide:
+        headers.insert(2, "NAMESPACE")
+    rows = []
+    for line in plan:
+        row = [line.get("resource"), line.get("kind"), line.get("name"), line.get("action")]
+        if wide:
+            row.insert(2, line.get("namespace"))
+        rows.append(row)
+    return table(headers, rows)
+
+
+def coloured_diff(diff: str, colour: bool) -> str:
+    """A unified diff, its added lines green and removed lines red when `colour`."""
+    if not colour:
+        return diff
+    import click
+
+    styles = {"+": "green", "-": "red", "@": "cyan"}
+    lines = []
+    for line in diff.splitlines():
+        fg = None if line.startswith(("+++", "---")) else styles.get(line[:1])
+        lines.append(click.style(line, fg=fg) if fg else line)
+    return "\n".join(lines) + "\n"
+
+
+def drift_table(drift: dict[str, Any], wide: bool = False) -> str:
+    rows = [
+        [item.get("resource"), item.get("status"), _health(item.get("health"))]
+        for item in drift.get("resources") or []
+    ]
+    return table(["RESOURCE", "SYNC", "HEALTH"], rows)

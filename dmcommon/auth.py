@@ -24,14 +24,16 @@ def token_matches(header: str, token: str) -> bool:
 
 
 def require_bearer_token(app: Flask, token: str | None, exempt: Iterable[str] = ("/healthz",)):
-    """When `token` is set, every request outside `exempt` must send `Authorization: Bearer`.
+    """When `token` is set, every request outside `exempt` (and `/openapi.json`) must send
+    `Authorization: Bearer`.
 
     An `exempt` path ending in `/` also exempts every path under it. A missing header
     answers 401; a wrong token answers 403.
     """
     if not token:
         return
-    open_paths = frozenset(exempt)
+    # The API document is public, like the probes.
+    open_paths = frozenset(exempt) | {"/openapi.json"}
     open_folders = tuple(path for path in open_paths if path.endswith("/"))
 
     @app.before_request

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import importlib
+import json
+import logging
 import os
 from typing import Any, Callable, Sequence
 
 import click
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import errors
+from gunicorn.workers.gthread import ThreadWorker
 
 from dmcommon.settings import Setting
+
+log = logging.getLogger("dm")
+
+# Request line and header limits: gunicorn's largest, so that the answer to a request
+# over them is the only one gunicorn writes itself (in JSON, by JsonErrorWorker).
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELD_SIZE = 16384
 
 
 class _Gunicorn(BaseApplication):
@@ -50,16 +62,23 @@ def service_command(
         module_name, _, function = factory_path.partition(":")
         factory = getattr(importlib.import_module(module_name), function)
         # Fail before forking workers when the settings are unusable.
-        factory(overrides)
+        app = factory(overrides)
+        if not app.config.get("INTERNAL_TOKEN"):
+            log.warning(
+                "dm-%s serves without DM_INTERNAL_TOKEN: the calls between the services "
+                "carry no token and anyone who reaches a service is served", name,
+            )
         options = {
             "bind": f"{host}:{port}",
             "workers": workers,
             # Threaded workers: a slow call (a deploy waiting on the cluster, an event
             # stream) never blocks health checks or other requests.
-            "worker_class": "gthread",
+            "worker_class": "dmcommon.server.JsonErrorWorker",
             "threads": threads,
             "timeout": timeout,
             "post_worker_init": _start_background,
+            "limit_request_line": LIMIT_REQUEST_LINE,
+            "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
             "loglevel": log_level,
             "accesslog": "-",
             "errorlog": "-",
@@ -96,6 +115,37 @@ def service_command(
             )
         )
     return click.Command(name, callback=run, params=params, help=f"Run the DM {name} service.")
+
+
+class JsonErrorWorker(ThreadWorker):
+    """gunicorn's threaded worker, answering requests it cannot parse with the JSON error
+    body of DESIGN §4 instead of an HTML page (414, 431 and 400)."""
+
+    _STATUSES = (
+        (errors.LimitRequestLine, 414, "URI Too Long", "the request line is too long"),
+        (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large",
+         "the request headers are too large or too many"),
+        ((errors.InvalidRequestLine, errors.InvalidRequestMethod, errors.InvalidHTTPVersion,
+          errors.InvalidHeader, errors.InvalidHeaderName), 400, "Bad Request",
+         "the request is not valid HTTP/1.1"),
+    )
+
+    def handle_error(self, req, client, addr, exc):
+        response_fault = getattr(errors, "InvalidResponseHeader", ())
+        for kinds, status, reason, message in self._STATUSES:
+            if isinstance(exc, kinds) and not isinstance(exc, response_fault):
+                self.log.warning("refused a request from %s: %s", (addr or ("",))[0], exc)
+                body = json.dumps({"status": status, "message": message}).encode()
+                head = (
+                    f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                )
+                try:
+                    util.write_nonblock(client, head.encode() + body)
+                except OSError:
+                    self.log.debug("could not send the error answer")
+                return
+        super().handle_error(req, client, addr, exc)
 
 
 def _start_background(worker) -> None:

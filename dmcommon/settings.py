@@ -42,13 +42,20 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Return `{key: value}` with precedence defaults < environment < overrides."""
+    """Return `{key: value}` with precedence defaults < environment < overrides.
+
+    A variable may instead name a file that holds its value, as `<variable>_FILE`
+    (how Compose and Kubernetes hand over secrets such as `DM_INTERNAL_TOKEN_FILE`);
+    the variable itself wins when it is set and not empty.
+    """
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
     for setting in settings:
         value = setting.default
-        if setting.env in environ:
-            raw = environ[setting.env]
+        raw = environ.get(setting.env)
+        if not raw and environ.get(setting.env + "_FILE"):
+            raw = _read_value_file(setting.env + "_FILE", environ[setting.env + "_FILE"])
+        if raw is not None:
             try:
                 value = setting.parse(raw)
             except ValueError as error:
@@ -56,6 +63,14 @@ def load_settings(
         config[setting.key] = value
     config.update(overrides or {})
     return config
+
+
+def _read_value_file(variable: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    except OSError as error:
+        raise ValueError(f"{variable}: cannot read {path}: {error.strerror}") from None
 
 
 COMMON_SETTINGS = (

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from dmcommon.bodies import limit_request_bodies, too_large_message
 from dmcommon.errors import DMError
 
 
@@ -14,7 +15,11 @@ def error_response(status: int, message: str):
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render domain errors, HTTP errors and surprises as JSON; never a stack trace."""
+    """Render domain errors, HTTP errors and surprises as JSON; never a stack trace.
+
+    Also refuses bodies over the size limit, chunked ones included, with a JSON 413.
+    """
+    limit_request_bodies(app)
 
     @app.errorhandler(DMError)
     def _domain(error: DMError):
@@ -23,9 +28,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if error.code == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            return error_response(413, f"request body is larger than the limit of {limit} bytes")
-        return error_response(error.code or 500, error.description or error.name)
+            return error_response(413, too_large_message(app.config.get("MAX_CONTENT_LENGTH")))
+        body, status = error_response(error.code or 500, error.description or error.name)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            body.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return body, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

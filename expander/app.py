@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
+from dmcommon.openapi import serve_openapi
 from dmcommon.web import register_error_handlers
 from expander.config import load_config
 from expander.routes import bp
@@ -26,4 +27,5 @@ def create_app(config: Mapping[str, Any] | None = None, sandbox: Sandbox | None 
     require_bearer_token(app, app.config["INTERNAL_TOKEN"], exempt=("/healthz", "/readyz"))
     app.extensions["expander"] = sandbox if sandbox is not None else Sandbox()
     app.register_blueprint(bp)
+    serve_openapi(app, "expander")
     return app

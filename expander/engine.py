@@ -158,7 +158,11 @@ class Expander:
             "current_time": self.now,
         }
         shown = _shown_properties(resource, properties)
-        result = self._run(template, where, properties, env)
+        try:
+            result = self._run(template, where, properties, env)
+        except BadRequest as error:
+            hide = schema.redactor(properties) if schema else None
+            raise ExpansionError(hide.text(error.message) if hide else error.message) from None
         if not isinstance(result, dict) or "resources" not in result:
             raise ExpansionError(f"{where}: the template's result has no 'resources:' list")
         children = self._expand_list(
@@ -168,6 +172,9 @@ class Expander:
         if shown is not _ABSENT:
             node["properties"] = shown
         node["resources"] = children
+        if schema and schema.sensitive_paths:
+            # Which properties hold secrets, for those who show the layout (the manager).
+            node["sensitive"] = schema.sensitive_paths
         node.update({key: value for key, value in result.items() if key not in _NODE_KEYS})
         return node
 
@@ -260,7 +267,7 @@ class Expander:
         return self._parse(text, f"{where}: the template's output")
 
 
-_NODE_KEYS = ("name", "type", "properties", "resources")
+_NODE_KEYS = ("name", "type", "properties", "resources", "sensitive")
 _ABSENT = object()
 
 

@@ -13,7 +13,7 @@ bp = Blueprint("expander", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    return "ok"
+    return Response("ok", mimetype="text/plain")
 
 
 @bp.get("/readyz")

@@ -3,7 +3,8 @@
 A schema is YAML with `info`, `imports`, `required` and `properties`; everything but
 `info` and `imports` is read as a JSON Schema (draft 4) for the template's properties.
 `$ref` may point inside the schema (`#/definitions/port`) or at another supplied file
-(`common.schema#/definitions/port`).
+(`common.schema#/definitions/port`). A property marked `sensitive: true` holds a secret:
+its value never appears in a violation message (dmcommon.redact).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 
 from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
+from dmcommon.redact import Redactor, leaf_texts, values_at
 
 _NOT_SCHEMA_KEYS = ("info", "imports")
 _META = jsonschema.Draft4Validator(jsonschema.Draft4Validator.META_SCHEMA)
@@ -111,6 +113,7 @@ class Schema:
         if checked.problem:
             raise SchemaError(checked.problem)
         self.document = checked.document
+        self.sensitive_paths = _sensitive_paths(self.document, [])
 
         def retrieve(uri: str) -> referencing.Resource:
             found = find_source(uri)
@@ -151,8 +154,29 @@ class Schema:
             raise SchemaError(f"schema {self.filename}: cannot resolve $ref {error.ref}") from None
         if errors:
             details = "; ".join(f"{_property_path(e)}: {e.message}" for e in errors)
+            details = self.redactor(filled).text(details)
             raise SchemaError(f"properties do not match schema {self.filename}: {details}")
         return filled
+
+    def redactor(self, properties: dict[str, Any]) -> Redactor:
+        """Hides the values of the sensitive properties among `properties`."""
+        sensitive = values_at(properties, self.sensitive_paths)
+        return Redactor(set().union(*(leaf_texts(value) for value in sensitive)))
+
+
+def _sensitive_paths(schema: Any, path: list[str]) -> list[list[str]]:
+    """Paths (keys; `*` for list items) of the properties marked `sensitive: true`."""
+    if not isinstance(schema, dict):
+        return []
+    if path and schema.get("sensitive") is True:
+        return [path]
+    found = []
+    if isinstance(schema.get("properties"), dict):
+        for name, subschema in schema["properties"].items():
+            found += _sensitive_paths(subschema, [*path, name])
+    if isinstance(schema.get("items"), dict):
+        found += _sensitive_paths(schema["items"], [*path, "*"])
+    return found
 
 
 # (resolver, $ref) -> what the reference resolves to

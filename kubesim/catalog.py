@@ -139,6 +139,10 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "apps", "v1", "ControllerRevision", "controllerrevisions",
         fields=_fields("data", "revision"),
     ),
+    ResourceType(
+        "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices",
+        fields=_fields("addressType", "endpoints", "ports"),
+    ),
     ResourceType("batch", "v1", "Job", "jobs", categories=("all",), subresources=("status",)),
     ResourceType(
         "batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=("all",),

@@ -34,6 +34,15 @@ class SimControl:
                 "namespace": namespace, "verbs": verbs or [], "times": times}
         return self._post("faults", body)
 
+    def never_ready(self, image: str, reason: str = "ImagePullBackOff") -> dict:
+        """Pods with an image matching the glob `image` never get ready: their containers wait
+        with `reason` (ImagePullBackOff, or CrashLoopBackOff with a growing restartCount)."""
+        return self._post("faults", {"image": image, "reason": reason})
+
+    def slow_start(self, image: str, seconds: float) -> dict:
+        """Pods with an image matching the glob `image` get ready only after `seconds`."""
+        return self._post("faults", {"image": image, "startSeconds": seconds})
+
     def clear_faults(self) -> None:
         response = requests.delete(f"{self.url}/_sim/faults", timeout=self.timeout)
         response.raise_for_status()

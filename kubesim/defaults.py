@@ -1,8 +1,5 @@
-"""Fields the API server fills in: defaults, allocated addresses and a plausible, idle status.
-
-The simulator runs nothing, so workload statuses report the observed generation and
-zero replicas; they never become ready.
-"""
+"""Fields the API server fills in: defaults, allocated addresses and the status a new object
+starts with (the controllers take it from there)."""
 
 from __future__ import annotations
 
@@ -52,12 +49,24 @@ def apply_defaults(kind: str, obj: dict, cluster_ips: ClusterIPs, old: dict | No
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
             })
-        obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
-                         "replicas": 0}
-    elif kind == "DaemonSet":
-        obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
-                         "currentNumberScheduled": 0, "desiredNumberScheduled": 0,
-                         "numberMisscheduled": 0, "numberReady": 0}
+        if kind == "StatefulSet":
+            spec.setdefault("podManagementPolicy", "OrderedReady")
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                               "rollingUpdate": {"partition": 0}})
+        if old is None:
+            obj["status"] = {"replicas": 0}
+    elif kind == "DaemonSet" and isinstance(spec, dict):
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("updateStrategy", {
+            "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        if old is None:
+            obj["status"] = {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
+                             "numberMisscheduled": 0, "numberReady": 0}
+    elif kind == "Job" and isinstance(spec, dict):
+        for field, value in (("completions", 1), ("parallelism", 1), ("backoffLimit", 6),
+                             ("completionMode", "NonIndexed"), ("suspend", False)):
+            spec.setdefault(field, value)
     elif kind == "Pod":
         obj.setdefault("status", {"phase": "Pending"})
     elif kind == "PersistentVolumeClaim":

@@ -1,7 +1,8 @@
-"""Test controls: injected failures, added latency and request counts."""
+"""Test controls: injected failures, image rules for pods, added latency and request counts."""
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -67,6 +68,39 @@ class Fault:
         )
 
 
+NEVER_READY_REASONS = ("ImagePullBackOff", "CrashLoopBackOff")
+
+
+@dataclass
+class ImageRule:
+    """Pods whose container image matches `image` (a glob: `redis:*`, `*/broken*`) never get
+    ready, failing with `reason`, or start only after `start_seconds`."""
+
+    image: str
+    reason: str | None = None
+    start_seconds: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImageRule":
+        image, reason, start = data.get("image"), data.get("reason"), data.get("startSeconds")
+        if not isinstance(image, str) or not image:
+            raise bad_request('"image" must be a non-empty image pattern')
+        if reason is not None and reason not in NEVER_READY_REASONS:
+            raise bad_request(f'"reason" must be one of {", ".join(NEVER_READY_REASONS)}')
+        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float))
+                                  or not 0 <= start <= 3600):
+            raise bad_request('"startSeconds" must be a number from 0 to 3600')
+        if (reason is None) == (start is None):
+            raise bad_request('an image rule needs exactly one of "reason" and "startSeconds"')
+        return cls(image, reason, None if start is None else float(start))
+
+    def to_dict(self) -> dict:
+        return {"image": self.image, "reason": self.reason, "startSeconds": self.start_seconds}
+
+    def matches(self, image: str) -> bool:
+        return fnmatch.fnmatchcase(image, self.image)
+
+
 class Controls:
     """Faults, latency and counters shared by all request threads."""
 
@@ -77,6 +111,7 @@ class Controls:
     def reset(self) -> None:
         with self._lock:
             self.faults: list[Fault] = []
+            self.image_rules: list[ImageRule] = []
             self.latency = 0.0
             self.counts: Counter[str] = Counter()
             self.by_kind: Counter[str] = Counter()
@@ -85,9 +120,21 @@ class Controls:
         with self._lock:
             self.faults.append(fault)
 
+    def add_image_rule(self, rule: ImageRule) -> None:
+        with self._lock:
+            self.image_rules.append(rule)
+
+    def image_rule(self, images: list[str]) -> ImageRule | None:
+        """The first rule matching one of a pod's images: never-ready rules before delays."""
+        with self._lock:
+            rules = sorted(self.image_rules, key=lambda rule: rule.reason is None)
+            return next((rule for rule in rules for image in images if rule.matches(image)),
+                        None)
+
     def clear_faults(self) -> None:
         with self._lock:
             self.faults.clear()
+            self.image_rules.clear()
 
     def set_latency(self, seconds: object) -> None:
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not (
@@ -120,6 +167,7 @@ class Controls:
                 "total": sum(self.counts.values()),
                 "verbs": dict(self.counts),
                 "byKind": dict(self.by_kind),
-                "faults": [f.to_dict() for f in self.faults],
+                "faults": [f.to_dict() for f in self.faults]
+                + [rule.to_dict() for rule in self.image_rules],
                 "latency": self.latency,
             }

@@ -20,12 +20,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import protobuf, routing, status
+from . import openapi, protobuf, routing, status
+from .apis import VERSION
 from .catalog import SCALABLE_KINDS, ResourceType
-from .faults import Controls, Fault
+from .faults import Fault, ImageRule
 from .patch import json_merge_patch, json_patch, strategic_merge
 from .routing import Route
-from .store import Store, WriteOptions, WriteResult
+from .simulator import Simulator
+from .store import WriteOptions, WriteResult
 from .table import as_table
 
 MAX_BODY = 3 * 1024 * 1024
@@ -36,18 +38,6 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/json-patch+json": "json",
 }
-
-
-class Simulator:
-    """The state behind the server: the object store and the test controls."""
-
-    def __init__(self) -> None:
-        self.store = Store()
-        self.controls = Controls()
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.controls.reset()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -174,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
         if method not in ("GET", "HEAD") and parts[:1] in (["api"], ["apis"]) and len(parts) < 3:
             raise status.StatusError(405, f"the server does not allow {method} on {path}")
         catalog = self.sim.store.catalog
+        if method in ("GET", "HEAD") and parts == ["openapi", "v2"]:
+            return self._openapi_v2()
         if method in ("GET", "HEAD"):
             document = routing.static_document(parts, catalog, self.headers.get("Host", ""))
             if document is not None:
@@ -183,6 +175,18 @@ class Handler(BaseHTTPRequestHandler):
             self._drain()
             raise status.no_such_resource()
         self._resource(method, route)
+
+    def _openapi_v2(self) -> None:
+        version = VERSION["gitVersion"]
+        if openapi.PROTOBUF_V2 not in self.headers.get("Accept", ""):
+            return self._send_json(200, openapi.v2_json(version))
+        data = openapi.v2_protobuf(version)
+        self.send_response(200)
+        self.send_header("Content-Type", openapi.PROTOBUF_V2_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     # --- resources -------------------------------------------------------------------------
 
@@ -253,7 +257,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise status.bad_request("timeoutSeconds must be a number") from None
         events = self.sim.store.watch(route.rt, route.namespace, labels, fields,
-                                      self.query.get("resourceVersion"), timeout)
+                                      self.query.get("resourceVersion"), timeout,
+                                      self.query.get("sendInitialEvents") == "true")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -372,11 +377,10 @@ class Handler(BaseHTTPRequestHandler):
         dry_run, policy, preconditions = self._delete_options()
         rt = route.rt
         gone = self.sim.store.delete(rt, route.namespace or "", route.name, dry_run,
-                                     preconditions)
+                                     preconditions, policy or "Background")
         if rt.kind == "Namespace":
             return self._send_json(200, gone)
-        if policy == "Foreground":
-            gone["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
+        if "foregroundDeletion" in (gone["metadata"].get("finalizers") or []):
             return self._send_json(200, gone)
         details = status.details(rt.plural, rt.group, route.name)
         details["uid"] = gone["metadata"].get("uid")
@@ -384,7 +388,7 @@ class Handler(BaseHTTPRequestHandler):
                               "status": "Success", "details": details})
 
     def _deletecollection(self, route: Route) -> None:
-        dry_run, _, _ = self._delete_options()
+        dry_run, policy, _ = self._delete_options()
         labels, fields = routing.selectors(self.query)
         store = self.sim.store
         items, version = store.list(route.rt, route.namespace, labels, fields)
@@ -393,7 +397,8 @@ class Handler(BaseHTTPRequestHandler):
             metadata = item["metadata"]
             try:
                 deleted.append(store.delete(route.rt, metadata.get("namespace", ""),
-                                            metadata["name"], dry_run))
+                                            metadata["name"], dry_run,
+                                            propagation=policy or "Background"))
             except status.StatusError as error:
                 if error.code != 404:
                     raise
@@ -410,7 +415,12 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["faults"] and method == "GET":
             return self._send_json(200, controls.snapshot()["faults"])
         if parts == ["faults"] and method == "POST":
-            fault = Fault.from_dict(self._json_body())
+            body = self._json_body()
+            if isinstance(body, dict) and "image" in body:
+                rule = ImageRule.from_dict(body)
+                controls.add_image_rule(rule)
+                return self._send_json(201, rule.to_dict())
+            fault = Fault.from_dict(body)
             controls.add_fault(fault)
             return self._send_json(201, fault.to_dict())
         if parts == ["faults"] and method == "DELETE":
@@ -454,7 +464,11 @@ class SimServer(ThreadingHTTPServer):
 
 
 def make_server(host: str, port: int, sim: Simulator | None = None) -> SimServer:
-    """A server bound to host:port serving `sim` (a fresh one by default)."""
-    handler = type("BoundHandler", (Handler,), {"sim": sim or Simulator()})
+    """A server bound to host:port serving `sim` (by default a fresh one, its controllers
+    started)."""
+    if sim is None:
+        sim = Simulator()
+        sim.start()
+    handler = type("BoundHandler", (Handler,), {"sim": sim})
     return SimServer((host, port), handler)
 

@@ -1,9 +1,10 @@
 """The simulator's state: objects, resource versions, watch events, behind one lock.
 
 One module because it is one class: every write changes objects, field managers, the
-resource version and the event history together under the same lock, and a watch reads
-that history under it too. The rules it applies (defaults, validation, field ownership,
-patches) each live in their own module.
+ownership indexes, the resource version and the event history together under the same
+lock, and a watch reads that history under it too (as the controllers read the objects).
+The rules it applies (defaults, validation, field ownership, patches) each live in their
+own module.
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ class Store:
             self._managers: dict[Key, list[Manager]] = {}
             self._events: deque[Event] = deque(maxlen=EVENT_HISTORY)
             self._version = 0
+            # uid -> key of every object, owned object -> its owners' uids, and owner uid ->
+            # its dependents: what the controllers need without scanning every object.
+            self._uids: dict[str, Key] = {}
+            # (group, plural, namespace) -> keys, so a controller reads one kind of one
+            # namespace without walking every object.
+            self._placed: dict[tuple[str, str, str], set[Key]] = {}
+            self._owners_of: dict[Key, set[str]] = {}
+            self._dependents: dict[str, set[Key]] = {}
+            self._foreground: set[Key] = set()  # deleted in the foreground, dependents remain
             self._cluster_ips = ClusterIPs()
             namespaces = self.catalog.lookup("", "v1", "namespaces")
             for name in INITIAL_NAMESPACES:
@@ -145,6 +155,61 @@ class Store:
             }
             items = [self._as_version(rt, matching[key]) for key in sorted(matching)]
             return items, str(self._version)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's lock: controllers hold it for a whole pass so it sees one state."""
+        return self._lock
+
+    def peek(self, rt: ResourceType, namespaces: set[str] | None = None) -> list[dict]:
+        """The stored objects of one resource (in `namespaces`, when given), not copied: read
+        them under `lock`, never change them."""
+        with self._lock:
+            if namespaces is None:
+                places = [place for place in self._placed if place[:2] == (rt.group, rt.plural)]
+            else:
+                places = [(rt.group, rt.plural, namespace) for namespace in namespaces]
+            return [self._objects[key] for place in places
+                    for key in sorted(self._placed.get(place, ()))]
+
+    def changed_namespaces(self, since: int) -> set[str] | None:
+        """The namespaces ("" for cluster-scoped objects) of every change after resource
+        version `since`; None when the history no longer reaches back that far."""
+        with self._lock:
+            if since > self._version or (self._events and
+                                         self._events[0].resource_version > since + 1):
+                return None
+            return {event.obj["metadata"].get("namespace", "")
+                    for event in self._events_since(since)}
+
+    def by_uid(self, uid: str) -> dict | None:
+        """The stored object with this uid (not copied), if it exists."""
+        with self._lock:
+            key = self._uids.get(uid)
+            return self._objects.get(key) if key else None
+
+    def dependents(self, uid: str) -> list[dict]:
+        """Stored objects (not copied) that name `uid` among their ownerReferences."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._dependents.get(uid, ()))]
+
+    def owned(self, namespaces: set[str] | None = None) -> list[dict]:
+        """Stored objects (not copied) that have ownerReferences (in `namespaces`, if given)."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._owners_of)
+                    if namespaces is None or key[2] in namespaces]
+
+    def deleting_in_foreground(self) -> list[dict]:
+        """Stored objects (not copied) waiting for their dependents to be deleted."""
+        with self._lock:
+            return [self._objects[key] for key in sorted(self._foreground)]
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Block until the resource version passes `version` or `timeout` ends; return it."""
+        with self._lock:
+            if self._version == version:
+                self._changed.wait(timeout)
+            return self._version
 
     def _as_version(self, rt: ResourceType, obj: dict) -> dict:
         answer = _copy(obj)
@@ -224,8 +289,13 @@ class Store:
             return self._update(rt, key, current, merged, options, subresource, managers)
 
     def delete(self, rt: ResourceType, namespace: str, name: str, dry_run: bool = False,
-               precondition: dict | None = None) -> dict:
-        """Remove the object (and, for a namespace, everything in it); return it as it was."""
+               precondition: dict | None = None, propagation: str = "Background") -> dict:
+        """Remove the object (and, for a namespace, everything in it); return it as it was.
+
+        `propagation` decides its dependents' fate: Background leaves them to the garbage
+        collector, Orphan drops their owner reference, Foreground keeps the object (marked
+        with a deletionTimestamp and the foregroundDeletion finalizer) until the collector
+        has deleted them."""
         with self._lock:
             key = self._key(rt, namespace, name)
             current = self._objects.get(key)
@@ -246,11 +316,73 @@ class Store:
                 return gone
             if rt.kind == "Namespace":
                 return self._terminate_namespace(rt, key, current)
+            uid = current["metadata"]["uid"]
+            if propagation == "Foreground" and self.dependents(uid):
+                return self._mark_for_foreground_deletion(rt, key, current)
+            if propagation == "Orphan":
+                self._orphan_dependents(uid)
             if rt.kind == "CustomResourceDefinition":
                 self._drop_crd(current)
             self._remove(key)
             self._finish_namespace_if_empty(key[2])
             return gone
+
+    def _mark_for_foreground_deletion(self, rt: ResourceType, key: Key, current: dict) -> dict:
+        marked = _copy(current)
+        metadata = marked["metadata"]
+        metadata.setdefault("deletionTimestamp", now())
+        finalizers = metadata.setdefault("finalizers", [])
+        if "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        self._store_change(rt, key, marked)
+        self._foreground.add(key)
+        return self._as_version(rt, marked)
+
+    def _orphan_dependents(self, uid: str) -> None:
+        for dependent in self.dependents(uid):
+            orphan = _copy(dependent)
+            metadata = orphan["metadata"]
+            metadata["ownerReferences"] = [ref for ref in metadata["ownerReferences"]
+                                           if ref.get("uid") != uid]
+            if not metadata["ownerReferences"]:
+                del metadata["ownerReferences"]
+            self._store_change(self._type_of(dependent), self._key_of(dependent), orphan)
+
+    def _type_of(self, obj: dict) -> ResourceType:
+        group, _, version = obj["apiVersion"].rpartition("/")
+        return next(t for t in self.catalog.in_group_version(group, version)
+                    if t.kind == obj["kind"])
+
+    def _key_of(self, obj: dict) -> Key:
+        metadata = obj["metadata"]
+        return self._uids[metadata["uid"]]
+
+    def _store_change(self, rt: ResourceType, key: Key, obj: dict) -> None:
+        """Store a changed object as is (no admission, no field managers) and tell watchers."""
+        self._version += 1
+        obj["metadata"]["resourceVersion"] = str(self._version)
+        self._objects[key] = obj
+        self._index(key, obj)
+        self._events.append(Event(self._version, rt.group, rt.plural, "MODIFIED", _copy(obj)))
+        self._changed.notify_all()
+
+    def _index(self, key: Key, obj: dict) -> None:
+        self._unindex(key)
+        self._placed.setdefault(key[:3], set()).add(key)
+        metadata = obj["metadata"]
+        self._uids[metadata["uid"]] = key
+        owners = {ref.get("uid") for ref in metadata.get("ownerReferences") or []}
+        if owners:
+            self._owners_of[key] = owners
+            for uid in owners:
+                self._dependents.setdefault(uid, set()).add(key)
+
+    def _unindex(self, key: Key) -> None:
+        for uid in self._owners_of.pop(key, ()):
+            dependents = self._dependents[uid]
+            dependents.discard(key)
+            if not dependents:
+                del self._dependents[uid]
 
     def _terminate_namespace(self, rt: ResourceType, key: Key, namespace: dict) -> dict:
         """Mark the namespace Terminating; it goes, with its objects, once empty or after a grace
@@ -293,6 +425,13 @@ class Store:
     def _remove(self, key: Key) -> None:
         obj = self._objects.pop(key)
         self._managers.pop(key, None)
+        self._uids.pop(obj["metadata"]["uid"], None)
+        self._unindex(key)
+        place = self._placed[key[:3]]
+        place.discard(key)
+        if not place:
+            del self._placed[key[:3]]
+        self._foreground.discard(key)
         self._version += 1
         gone = _copy(obj)
         gone["metadata"]["resourceVersion"] = str(self._version)
@@ -423,6 +562,7 @@ class Store:
         self._version += 1
         metadata["resourceVersion"] = str(self._version)
         self._objects[key] = obj
+        self._index(key, obj)
         self._managers[key] = managers
         event_type = "ADDED" if current is None else "MODIFIED"
         self._events.append(Event(self._version, rt.group, rt.plural, event_type, _copy(obj)))
@@ -464,16 +604,26 @@ class Store:
         field_match: Callable[[dict], bool],
         since: str | None,
         timeout: float,
+        initial_events: bool = False,
     ) -> Iterator[dict | None]:
         """Watch events as {type, object} after resourceVersion `since` (or from now, with
         synthetic ADDED events for existing objects). A bad or expired `since` fails here, before
         any event; the iterator yields None every second while idle so the caller can notice a
-        closed connection."""
+        closed connection.
+
+        `initial_events` is a streaming list (`sendInitialEvents=true`, client-go's WatchList):
+        the current objects, then a BOOKMARK marking the end of them, then the changes."""
         with self._lock:
-            if since in (None, "", "0"):
+            if since in (None, "", "0") or initial_events:
                 items, version = self.list(rt, namespace, label_match, field_match)
+                initial = [{"type": "ADDED", "object": i} for i in items]
+                if initial_events:
+                    initial.append({"type": "BOOKMARK", "object": {
+                        "kind": rt.kind, "apiVersion": rt.api_version,
+                        "metadata": {"resourceVersion": version, "annotations": {
+                            "k8s.io/initial-events-end": "true"}}}})
                 return self._events_after(rt, namespace, label_match, field_match, int(version),
-                                          [{"type": "ADDED", "object": i} for i in items], timeout)
+                                          initial, timeout)
             try:
                 last = int(since)
             except ValueError:

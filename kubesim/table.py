@@ -70,6 +70,23 @@ def _pod_ready(obj: dict) -> str:
     return f"{ready}/{len(containers)}"
 
 
+def _pod_status(obj: dict) -> str:
+    """What kubectl shows as a pod's status: a waiting or terminated container's reason
+    (ContainerCreating, ImagePullBackOff, CrashLoopBackOff, Completed) before the phase."""
+    if "deletionTimestamp" in obj.get("metadata", {}):
+        return "Terminating"
+    for item in _status(obj).get("containerStatuses") or []:
+        state = item.get("state") or {}
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason:
+            return reason
+    return _status(obj).get("phase", "Pending")
+
+
+def _pod_restarts(obj: dict) -> int:
+    return sum(item.get("restartCount", 0) for item in _status(obj).get("containerStatuses") or [])
+
+
 def _job_completions(obj: dict) -> str:
     return f"{_status(obj).get('succeeded', 0)}/{_spec(obj).get('completions', 1)}"
 
@@ -95,6 +112,13 @@ _KIND_COLUMNS: dict[str, list[tuple[str, Cell]]] = {
         ("Available", lambda o: _status(o).get("availableReplicas", 0)),
     ],
     "StatefulSet": [("Ready", _ready_of_desired)],
+    "DaemonSet": [
+        ("Desired", lambda o: _status(o).get("desiredNumberScheduled", 0)),
+        ("Current", lambda o: _status(o).get("currentNumberScheduled", 0)),
+        ("Ready", lambda o: _status(o).get("numberReady", 0)),
+        ("Up-to-date", lambda o: _status(o).get("updatedNumberScheduled", 0)),
+        ("Available", lambda o: _status(o).get("numberAvailable", 0)),
+    ],
     "ReplicaSet": [
         ("Desired", lambda o: _spec(o).get("replicas", 1)),
         ("Current", lambda o: _status(o).get("replicas", 0)),
@@ -102,8 +126,8 @@ _KIND_COLUMNS: dict[str, list[tuple[str, Cell]]] = {
     ],
     "Pod": [
         ("Ready", _pod_ready),
-        ("Status", lambda o: _status(o).get("phase", "Pending")),
-        ("Restarts", lambda o: 0),
+        ("Status", _pod_status),
+        ("Restarts", _pod_restarts),
     ],
     "Job": [("Completions", _job_completions)],
     "PersistentVolumeClaim": [

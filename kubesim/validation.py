@@ -7,6 +7,8 @@ without an image, service ports without a port, ...). It does not validate every
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 
@@ -148,7 +150,7 @@ def _containers_causes(path: str, pod_spec: object) -> Causes:
     return causes
 
 
-def _selector_matches(selector: dict, labels: dict) -> bool:
+def selector_matches(selector: dict, labels: dict) -> bool:
     """Whether a LabelSelector (matchLabels and matchExpressions) selects these labels."""
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
@@ -184,7 +186,7 @@ def _workload_causes(kind: str, spec: dict) -> Causes:
         selector.get("matchLabels") or selector.get("matchExpressions")
     ):
         causes.append(required("spec.selector"))
-    elif not _selector_matches(selector, labels):
+    elif not selector_matches(selector, labels):
         causes.append(invalid_value("spec.template.metadata.labels", labels,
                                     "`selector` does not match template `labels`"))
     replicas = spec.get("replicas")
@@ -282,6 +284,32 @@ def _crd_causes(obj: dict) -> Causes:
     return causes
 
 
+# Keys a Secret of a type must have (from data or stringData), as the API server checks.
+_SECRET_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+}
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _secret_causes(secret: dict) -> Causes:
+    data = secret.get("data") or {}
+    causes = [invalid_value(f"data[{key}]", "<secret contents redacted>",
+                            "must be base64-encoded") for key, value in data.items()
+              if isinstance(value, str) and not _is_base64(value)]
+    keys = set(data) | set(secret.get("stringData") or {})
+    return causes + [required(f"data[{key}]")
+                     for key in _SECRET_KEYS.get(secret.get("type"), ()) if key not in keys]
+
+
 def spec_causes(kind: str, obj: dict) -> Causes:
     """Kind-specific rules; every problem found, so one 422 reports them all."""
     spec = obj.get("spec")
@@ -304,10 +332,11 @@ def spec_causes(kind: str, obj: dict) -> Causes:
     if kind in ("Role", "ClusterRole"):
         return _rules_causes(obj.get("rules"))
     if kind in ("ConfigMap", "Secret"):
-        return [invalid_value(f"data[{key}]", key, "a valid config key must consist of "
-                              "alphanumeric characters, '-', '_' or '.'")
-                for key in list(obj.get("data") or {}) + list(obj.get("stringData") or {})
-                if not _CONFIG_KEY.match(str(key))]
+        causes = [invalid_value(f"data[{key}]", key, "a valid config key must consist of "
+                                "alphanumeric characters, '-', '_' or '.'")
+                  for key in list(obj.get("data") or {}) + list(obj.get("stringData") or {})
+                  if not _CONFIG_KEY.match(str(key))]
+        return causes + (_secret_causes(obj) if kind == "Secret" else [])
     if kind == "HorizontalPodAutoscaler":
         if not isinstance(spec, dict):
             return [required("spec")]

@@ -9,6 +9,7 @@ from flask import Flask
 
 from dmcommon.auth import require_bearer_token
 from dmcommon.errors import DMError
+from dmcommon.openapi import serve_openapi
 from dmcommon.web import register_error_handlers
 from manager.clients import ExpanderClient, ResourcifierClient
 from manager.config import load_config
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     app.extensions["dm.start"] = [start] if start else []
     app.register_blueprint(bp)
     app.register_blueprint(ui_bp)
+    serve_openapi(app, "manager")
     return app
 
 

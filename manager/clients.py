@@ -16,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from dmcommon.documents import TooDeep, load_json
 from dmcommon.errors import (
     BadGateway,
     BadRequest,
@@ -96,8 +97,8 @@ class ServiceClient:
         """The JSON answer of a successful call; an error for anything else."""
         if response.status_code < 300:
             try:
-                return response.json()
-            except ValueError:
+                return load_json(response.content)
+            except (ValueError, TooDeep):
                 raise BadGateway(f"the {self.service} answered {what} with invalid JSON") from None
         message = _message(response)
         if response.status_code == 400:
@@ -194,8 +195,8 @@ class ResourcifierClient(ServiceClient):
 
 def _message(response: requests.Response) -> str:
     try:
-        body = response.json()
-    except ValueError:
+        body = load_json(response.content)
+    except (ValueError, TooDeep):
         return response.text.strip()[:500] or response.reason
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]

@@ -60,7 +60,7 @@ SETTINGS = COMMON_SETTINGS + (
         "DM_TEMPLATE_URL_ALLOWED_HOSTS",
         None,
         str,
-        "comma-separated hosts template URLs may name (default: any)",
+        "comma-separated hosts template URLs may name, on any address (default: any public host)",
     ),
 )
 

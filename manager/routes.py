@@ -19,6 +19,7 @@ from dmcommon.errors import BadRequest, DMError, GatewayTimeout
 from dmcommon.settings import parse_bool
 from dmcommon.web import error_response
 from manager.models import DELETED, Deployment, Operation, Options, State
+from manager.redaction import expansion_answer, manifest_answer
 from manager.template_input import options_from, parse_body, template_from_body
 from manager.workflow import (
     ApplyPreview,
@@ -243,7 +244,7 @@ def list_manifests(name: str):
 
 @bp.get("/deployments/<name>/manifests/<manifest>")
 def get_manifest(name: str, manifest: str):
-    return jsonify(_services().repository.get_manifest(name, manifest).to_dict())
+    return jsonify(manifest_answer(_services().repository.get_manifest(name, manifest)))
 
 
 @bp.get("/deployments/<name>/operations")
@@ -307,7 +308,7 @@ def operation_events(operation_id: str):
 
 @bp.post("/expand")
 def expand():
-    return jsonify(Expand(_services()).run_now(_template()))
+    return jsonify(expansion_answer(Expand(_services()).run_now(_template())))
 
 
 @bp.get("/types")

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from dmcommon.auth import require_bearer_token
+from dmcommon.openapi import serve_openapi
 from dmcommon.web import register_error_handlers
 from resourcifier.backends.base import Backend
 from resourcifier.config import load_config
@@ -28,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         backend or make_backend(app.config), app.config.get("NAMESPACE") or None
     )
     app.register_blueprint(bp)
+    serve_openapi(app, "resourcifier")
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from dmcommon.errors import BadRequest
 from dmcommon.names import is_dns_label
+from dmcommon.redact import Redactor, secret_values
 from resourcifier.backends.base import Backend, ResourceResult
 from resourcifier.wire import Configuration
 
@@ -65,7 +66,10 @@ class Resourcifier:
             configuration.check_kinds(self.backend)
         configuration.check_duplicates(self.default_namespace)
         results = action(configuration.objects, configuration.namespace, dry_run)
+        # A cluster error may quote the values it refused: Secret values never leave here.
+        hide = Redactor(set().union(*map(secret_values, configuration.objects)))
         for resource, result in zip(configuration.resources, results, strict=True):
+            result.errors = [hide.text(error) for error in result.errors]
             resource.state = result
         return configuration
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from dmcommon.bodies import json_body
 from resourcifier.dispatch import Resourcifier
@@ -21,13 +21,13 @@ def _body():
 
 @bp.get("/healthz")
 def healthz():
-    return "ok"
+    return Response("ok", mimetype="text/plain")
 
 
 @bp.get("/readyz")
 def readyz():
     _service().check()
-    return "ok"
+    return Response("ok", mimetype="text/plain")
 
 
 @bp.post("/configurations")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -100,6 +101,35 @@ def start_manager(
     return start_service(
         "manager", workdir, manager_flags(workdir, expander_url, resourcifier_url), env=env
     )
+
+
+@dataclass
+class OwnStack:
+    """The simulator and the three services started for one test module, logs included."""
+
+    urls: dict[str, str]
+    kubeconfig: Path
+    processes: list[ServiceProcess]
+
+    @property
+    def manager(self) -> str:
+        return self.urls["manager"]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def start_own_stack(workdir: Path) -> OwnStack:
+    """Start a simulator, an expander, a resourcifier on the simulator and a manager."""
+    simulator, _, kubeconfig = start_simulator(workdir)
+    expander, expander_url = start_service("expander", workdir)
+    resourcifier, resourcifier_url = start_service(
+        "resourcifier", workdir, ["--kubeconfig", str(kubeconfig)]
+    )
+    manager, manager_url = start_manager(workdir, expander_url, resourcifier_url)
+    urls = {"manager": manager_url, "expander": expander_url, "resourcifier": resourcifier_url}
+    return OwnStack(urls, kubeconfig, [simulator, expander, resourcifier, manager])
 
 
 def kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ from manager.models import (
     ManifestResource,
     ResourceState,
 )
+from manager.redaction import redactor_of
 from manager.references import MissingValue, build_graph, lookup, substitute
 from manager.workflow.compare import covers
 from manager.workflow.records import Recorder
@@ -57,6 +58,8 @@ class Rollout:
         self.previous = previous or {}
         self.waits = recorder.operation.options.wait
         self.graph = build_graph([item.to_wire() for item in manifest.resources])
+        # Cluster errors may quote the values they refused: none is recorded.
+        self.hide = redactor_of(manifest)
         self.live: dict[int, dict[str, Any] | None] = {}
 
     def plan_steps(self) -> None:
@@ -309,6 +312,7 @@ class Rollout:
 
     def _set(self, index: int, state: ResourceState) -> None:
         record = self.manifest.resources[index]
+        state.errors = [self.hide.text(error) for error in state.errors]
         record.state = state
         step = self.recorder.step(record.name, APPLY)
         if state.status in _APPLIED:

@@ -6,7 +6,7 @@ The example (tests/resourcifier/backends/docker/guestbook: three Deployments and
 Services, 7 pods) is expanded once by a real expander; each backend then gets it through
 a gunicorn-served resourcifier, as the manager sends it: one request for the whole
 batch. Prints one line per backend with the median of a few rounds: kubectl on the
-simulator (which stores objects and runs nothing) and docker on a real engine (which
+simulator (whose pods are simulated, no container runs) and docker on a real engine (which
 starts containers).
 """
 

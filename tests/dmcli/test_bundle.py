@@ -241,9 +241,18 @@ def test_missing_import_names_the_file_and_who_imports_it(tmp_path):
 def test_invalid_yaml_names_the_file_and_line(tmp_path):
     write(tmp_path, {"app.yaml": "resources:\n- name: a\n  type: [\n"})
     with pytest.raises(
-        BundleError, match=r"app\.yaml: invalid YAML at line 4, column 1: expected the node content"
+        BundleError, match=r"app\.yaml: invalid YAML at line 4, column 1: "
     ):
         load_template(tmp_path / "app.yaml")
+
+
+def test_yaml_nested_deeper_than_our_limit_is_refused(tmp_path):
+    write(tmp_path, {"app.yaml": "resources: " + "[" * 500 + "]" * 500 + "\n"})
+    with pytest.raises(BundleError) as error:
+        load_template(tmp_path / "app.yaml")
+    assert str(error.value) == (
+        f"{tmp_path / 'app.yaml'}: invalid YAML: nested more than 100 levels deep"
+    )
 
 
 def test_imports_must_be_a_list_of_entries_with_a_path(tmp_path):

