@@ -29,16 +29,18 @@ def require_bearer_token(
     """When `token` is set, every request outside `exempt` (and `/openapi.json`) must send
     `Authorization: Bearer`.
 
-    A missing header answers 401; a wrong token answers 403.
+    An `exempt` path ending in `/` also exempts every path under it. A missing header
+    answers 401; a wrong token answers 403.
     """
     if not token:
         return
     # The API document is public, like the probes.
     open_paths = frozenset(exempt) | {"/openapi.json"}
+    open_folders = tuple(path for path in open_paths if path.endswith("/"))
 
     @app.before_request
     def _check_token():
-        if request.path in open_paths:
+        if request.path in open_paths or request.path.startswith(open_folders):
             return None
         header = request.headers.get("Authorization", "")
         if bearer_token(header) is None:

@@ -20,6 +20,7 @@ from manager.metrics import TimedRepository
 from manager.repository import open_repository
 from manager.routes import bp
 from manager.type_resolver import TypeResolver
+from manager.ui_routes import bp as ui_bp
 from manager.workflow import Runner, Services
 
 log = logging.getLogger("manager")
@@ -42,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     app.url_map.merge_slashes = False
     register_error_handlers(app)
     require_bearer_token(
-        app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz", "/metrics")
+        app, app.config["API_TOKEN"], exempt=("/healthz", "/readyz", "/metrics", "/ui", "/ui/")
     )
     if services is None:
         services = build_services(app.config)
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     start = getattr(services.runner, "start", None)
     app.extensions["dm.start"] = [start] if start else []
     app.register_blueprint(bp)
+    app.register_blueprint(ui_bp)
     serve_openapi(app, "manager")
     return app
 

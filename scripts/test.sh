@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run DM's whole test suite. Installs what the tests need first: the virtualenv, a
 # Docker engine for the docker backend's tests (as root), PostgreSQL if it is installed
-# but stopped. Extra arguments go to pytest.
+# but stopped, chromium and its driver for the web UI's tests (as root). Extra arguments
+# go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -14,6 +15,7 @@ else
     scripts/docker-engine.sh || echo "no Docker engine: the docker backend's tests will skip"
 fi
 scripts/postgres.sh || { [ -z "${CI:-}" ] || exit 1; }
+scripts/chromium.sh || { [ -z "${CI:-}" ] || exit 1; }
 
 # Most tests wait on real processes (services, kubectl, the simulator), so more workers
 # than cores pay off; each worker starts its own shared services. DM_TEST_WORKERS=0 runs
