@@ -149,6 +149,8 @@ class ManagerClient:
             raise ManagerError(f"the connection to the manager at {self.url} broke") from error
         finally:
             response.close()
+        if answer.status == 204:
+            return answer
         if 200 <= answer.status < 300:
             try:
                 answer.json()
