@@ -43,5 +43,5 @@ class Services:
     resolve_types: Callable[[Template], Template]
     runner: Runner | None = None
     default_namespace: str = "default"
-    poll_interval: float = 0.5
+    poll_interval: float = 0.25
     """First pause between health checks of a level; it grows to 4× that."""
