@@ -52,9 +52,11 @@ def apply_defaults(kind: str, obj: dict, cluster_ips: ClusterIPs, old: dict | No
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
             })
-        obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
-                         "replicas": 0}
-    elif kind == "DaemonSet":
+        # Only a new object gets the idle status: later writes keep what was written to it.
+        if old is None:
+            obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
+                             "replicas": 0}
+    elif kind == "DaemonSet" and old is None:
         obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
                          "currentNumberScheduled": 0, "desiredNumberScheduled": 0,
                          "numberMisscheduled": 0, "numberReady": 0}
