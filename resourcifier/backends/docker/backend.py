@@ -218,8 +218,8 @@ class DockerBackend(Backend):
 
 def _unknown(kind: str) -> str:
     message = f'no kind "{kind}" is run by the docker backend'
-    near = closest(kind, [*API_VERSIONS, *KNOWN_UNSUPPORTED_KINDS])
-    return f'{message}; did you mean "{near}"?' if near else message
+    near = closest(kind, API_VERSIONS)
+    return f'{message}; did you mean "{near}" ({API_VERSIONS[near]})?' if near else message
 
 
 def _known_kind(name: str) -> str:
