@@ -1,7 +1,7 @@
 """Fields the API server fills in: defaults, allocated addresses and a plausible, idle status.
 
-The simulator runs nothing, so workload statuses report the observed generation and
-zero replicas; they never become ready.
+The simulator runs nothing, so a new workload's status reports the observed generation
+and zero replicas; it changes only when a client writes the status subresource.
 """
 
 from __future__ import annotations

@@ -78,6 +78,12 @@ def _condition(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return None
 
 
+def _holding(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The condition `kind` when its status is True."""
+    condition = _condition(status, kind)
+    return condition if condition and condition.get("status") == "True" else None
+
+
 def _explained(lead: str, condition: dict[str, Any]) -> str:
     """`lead: Reason: message`, with whichever parts the condition has."""
     parts = [lead] + [str(condition[key]) for key in ("reason", "message") if condition.get(key)]
@@ -88,8 +94,8 @@ def _deployment(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any
     progressing = _condition(status, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return Health(DEGRADED, _explained("", progressing))
-    failure = _condition(status, "ReplicaFailure")
-    if failure and failure.get("status") == "True":
+    failure = _holding(status, "ReplicaFailure")
+    if failure:
         return Health(DEGRADED, _explained("", failure))
     desired = spec.get("replicas", 1)
     updated = status.get("updatedReplicas", 0)
@@ -135,11 +141,10 @@ def _daemon_set(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any
 
 
 def _job(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
-    failed = _condition(status, "Failed")
-    if failed and failed.get("status") == "True":
+    failed = _holding(status, "Failed")
+    if failed:
         return Health(DEGRADED, _explained("failed", failed))
-    complete = _condition(status, "Complete")
-    if complete and complete.get("status") == "True":
+    if _holding(status, "Complete"):
         return Health(HEALTHY, f"complete: {status.get('succeeded', 0)} succeeded")
     if spec.get("suspend"):
         return Health(PROGRESSING, "suspended")
@@ -165,8 +170,7 @@ def _pod(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> H
                                     f"{waiting['reason']}{detail}")
     if phase == "Failed":
         return Health(DEGRADED, f"failed: {status.get('reason') or _exit_codes(containers)}")
-    ready = _condition(status, "Ready")
-    if ready and ready.get("status") == "True":
+    if _holding(status, "Ready"):
         return Health(HEALTHY, "ready")
     waiting_for = [c.get("name") for c in containers if not c.get("ready")]
     if waiting_for:
@@ -207,13 +211,13 @@ def _condition_rule(ready: str, failing: str) -> Callable[..., Health]:
     """A kind that is healthy when condition `ready` is True; `failing` False is Degraded."""
 
     def rule(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
-        condition = _condition(status, ready)
-        if condition and condition.get("status") == "True":
+        if _holding(status, ready):
             return Health(HEALTHY, ready.lower())
         failed = _condition(status, failing)
         if failed and failed.get("status") == "False":
             return Health(DEGRADED, _explained(f"{failing} is False", failed))
-        return Health(PROGRESSING, _explained(f"not {ready.lower()} yet", condition or {}))
+        waiting = _condition(status, ready) or {}
+        return Health(PROGRESSING, _explained(f"not {ready.lower()} yet", waiting))
 
     return rule
 

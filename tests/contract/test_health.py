@@ -3,6 +3,8 @@ simulated kubelet or a container engine runs them."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.contract.conftest import config_map, deployment, job, pod, service, states
 
 
@@ -22,20 +24,17 @@ def test_an_applied_resource_comes_back_with_its_health(backend, namespace):
         "status": "Healthy", "message": "exists"}
 
 
-def test_a_container_that_keeps_failing_is_degraded_naming_it(backend, runtime, namespace):
-    broken = [pod("broken", ["sh", "-c", "exit 1"])]
-    backend.apply(broken, namespace)
-    runtime.crashes(broken, namespace)
-    [health] = backend.wait_for_health(broken, namespace, "Degraded")
-    assert health["message"].startswith("container main")
-
-
-def test_a_failing_job_is_degraded(backend, runtime, namespace):
-    failing = [job("migrate", ["sh", "-c", "exit 1"])]
-    backend.apply(failing, namespace)
-    runtime.crashes(failing, namespace)
-    [health] = backend.wait_for_health(failing, namespace, "Degraded")
-    assert health["message"].startswith("failed: BackoffLimitExceeded")
+@pytest.mark.parametrize("failing, reason", [
+    (pod("broken", ["sh", "-c", "exit 1"]), "container main"),
+    (job("migrate", ["sh", "-c", "exit 1"]), "failed: BackoffLimitExceeded"),
+], ids=["a container that keeps failing", "a failing job"])
+def test_a_workload_whose_command_fails_is_degraded_with_the_reason(
+    backend, runtime, namespace, failing, reason
+):
+    backend.apply([failing], namespace)
+    runtime.crashes([failing], namespace)
+    [health] = backend.wait_for_health([failing], namespace, "Degraded")
+    assert health["message"].startswith(reason)
 
 
 def test_a_job_that_succeeds_is_healthy_once_complete(backend, runtime, namespace):
