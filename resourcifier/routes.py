@@ -5,14 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from dmcommon.bodies import json_body
+from dmcommon.errors import BadRequest
 from resourcifier.dispatch import Resourcifier
-from resourcifier.wire import parse_dry_run
+from resourcifier.wire import parse_flag
 
 bp = Blueprint("resourcifier", __name__)
 
 
 def _service() -> Resourcifier:
     return current_app.extensions["resourcifier"]
+
+
+def _flag(name: str) -> bool:
+    return parse_flag(name, request.args.get(name))
 
 
 def _body():
@@ -33,14 +38,22 @@ def readyz():
 @bp.post("/configurations")
 @bp.put("/configurations")
 def apply_configuration():
-    dry_run = parse_dry_run(request.args.get("dryRun"))
+    dry_run = _flag("dryRun")
+    if _flag("diff"):
+        if not dry_run:
+            raise BadRequest("diff=true needs dryRun=true: a diff previews, it never applies")
+        return jsonify(_service().preview(_body()).to_dict()), 200
     return jsonify(_service().apply(_body(), dry_run).to_dict()), 201
 
 
 @bp.delete("/configurations")
 def delete_configuration():
-    dry_run = parse_dry_run(request.args.get("dryRun"))
-    return jsonify(_service().delete(_body(), dry_run).to_dict()), 200
+    return jsonify(_service().delete(_body(), _flag("dryRun")).to_dict()), 200
+
+
+@bp.post("/configurations/status")
+def configuration_status():
+    return jsonify(_service().status(_body()).to_dict()), 200
 
 
 @bp.get("/configurations/<type_>")

@@ -9,17 +9,23 @@ from typing import Any
 from dmcommon.errors import BadRequest
 from dmcommon.identity import ObjectKey, object_key
 from dmcommon.settings import parse_bool
-from resourcifier.backends.base import Backend, ResourceResult
+from resourcifier.backends.base import Observation, ResourceResult
 
 
 @dataclass
 class Resource:
-    """One named primitive: `properties` is the Kubernetes object itself."""
+    """One named primitive: `properties` is the Kubernetes object itself.
+
+    After an apply or delete it has a `state`; after a status read, what was `observed`;
+    after a preview both, the state being the dry run's (its `live`, the object the
+    server would store, goes out as `dryRun`).
+    """
 
     name: str
     type: str
     properties: dict[str, Any]
     state: ResourceResult | None = None
+    observed: Observation | None = None
 
     @property
     def label(self) -> str:
@@ -30,8 +36,13 @@ class Resource:
         data: dict[str, Any] = {"name": self.name, "type": self.type, "properties": self.properties}
         if self.state is not None:
             data["state"] = self.state.to_dict()
-            if self.state.live is not None:
-                data["live"] = self.state.live
+        if self.observed is not None:
+            data["live"] = self.observed.live
+            data["health"] = self.observed.health.to_dict()
+            if self.state is not None:
+                data["dryRun"] = self.state.live
+        elif self.state is not None and self.state.live is not None:
+            data["live"] = self.state.live
         return data
 
 
@@ -68,17 +79,6 @@ class Configuration:
     def objects(self) -> list[dict[str, Any]]:
         return [resource.properties for resource in self.resources]
 
-    def check_kinds(self, backend: Backend) -> None:
-        """Reject objects whose kind the backend does not know, naming each."""
-        problems = backend.unknown_kinds(self.objects)
-        if problems:
-            raise BadRequest(
-                "; ".join(
-                    f"resources[{index}] ({self.resources[index].label}): {reason}"
-                    for index, reason in sorted(problems.items())
-                )
-            )
-
     def check_duplicates(self, default_namespace: str | None) -> None:
         """Reject two entries for the same object (same API group, kind, namespace, name)."""
         namespace = self.namespace or default_namespace or ""
@@ -94,14 +94,14 @@ class Configuration:
             seen[key] = index
 
 
-def parse_dry_run(value: str | None) -> bool:
-    """`?dryRun=true|false` (absent: false)."""
+def parse_flag(name: str, value: str | None) -> bool:
+    """A boolean query parameter such as `?dryRun=true|false` (absent: false)."""
     if value is None:
         return False
     try:
         return parse_bool(value)
     except ValueError:
-        raise BadRequest(f"dryRun must be true or false, not {value!r}") from None
+        raise BadRequest(f"{name} must be true or false, not {value!r}") from None
 
 
 def _parse_resource(index: int, item: Any) -> Resource:

@@ -8,9 +8,12 @@ and renders what the backend returns; it never knows which runtime is behind it.
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
+
+from resourcifier.health import Health
 
 CREATED = "Created"
 DELETED = "Deleted"
@@ -29,10 +32,22 @@ class ResourceResult:
     status: str
     errors: list[str] = field(default_factory=list)
     live: dict[str, Any] | None = None
+    health: Health | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The resource's `state` on the wire (`live` travels beside it, not inside)."""
-        return {"status": self.status, "errors": list(self.errors)}
+        data: dict[str, Any] = {"status": self.status, "errors": list(self.errors)}
+        if self.health is not None:
+            data["health"] = self.health.to_dict()
+        return data
+
+
+@dataclass
+class Observation:
+    """One object as the runtime holds it now (None when absent) and how it is doing."""
+
+    live: dict[str, Any] | None
+    health: Health
 
 
 class Backend(ABC):
@@ -46,7 +61,11 @@ class Backend(ABC):
     def apply(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
     ) -> list[ResourceResult]:
-        """Create or update every object; one result per object, in order."""
+        """Create or update every object; one result per object, in order.
+
+        An applied object's result carries its live object and health (a dry run's, the
+        object the runtime would store and no health).
+        """
 
     @abstractmethod
     def delete(
@@ -54,6 +73,10 @@ class Backend(ABC):
     ) -> list[ResourceResult]:
         """Delete every object; an object that is already gone counts as deleted, and so
         does one whose kind the runtime does not serve (none of that kind can exist)."""
+
+    @abstractmethod
+    def observe(self, objects: list[dict[str, Any]], namespace: str | None) -> list[Observation]:
+        """Each object's live state and health, in order, read in one batch."""
 
     @abstractmethod
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:
@@ -66,11 +89,17 @@ class Backend(ABC):
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         """Objects whose kind the runtime does not know at all: index -> reason.
 
-        On apply, the REST layer answers 400 and applies nothing when this is not empty
-        (a delete does not ask). A kind the runtime knows but cannot honour is a
-        per-resource `Failed` instead.
+        The REST layer never hands these to `apply` or `observe`: applying one fails that
+        resource alone with the reason, and observing one finds it Missing. A delete
+        does not ask (no object of such a kind can exist).
         """
         return {}
 
     def check(self) -> None:
         """Raise `dmcommon.errors.ServiceUnavailable` when the runtime cannot be reached."""
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate spelled most like `word`, if any is close (for "did you mean")."""
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return close[0] if close else None

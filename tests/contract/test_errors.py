@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.contract.conftest import config_map
+from tests.contract.conftest import config_map, deployment
 
 
 def test_body_that_is_not_json_is_rejected(backend):
@@ -40,13 +40,31 @@ def test_object_without_a_name_is_rejected_and_nothing_is_applied(backend, names
     assert backend.names("configmaps", namespace) == []
 
 
-def test_unknown_kind_is_rejected_and_nothing_is_applied(backend, namespace):
+def test_an_unknown_kind_fails_alone_and_the_others_carry_their_own_outcome(
+    backend, namespace
+):
     gizmo = {"name": "g", "type": "Gizmo", "properties": {
         "apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}}
-    response = backend.apply([config_map("first"), gizmo], namespace)
-    assert response.status_code == 400
-    assert "Gizmo" in response.json()["message"]
-    assert backend.names("configmaps", namespace) == []
+    bad = deployment("bad", labels={"app": "something-else"})
+    response = backend.apply([config_map("first"), gizmo, bad], namespace)
+    assert response.status_code == 201
+    first, unknown, invalid = response.json()["resources"]
+    assert first["state"]["status"] == "Created"
+    assert unknown["state"]["status"] == "Failed"
+    [reason] = unknown["state"]["errors"]
+    assert reason.startswith('no kind "Gizmo" is ')
+    assert invalid["state"]["status"] == "Failed"
+    assert "selector" in " ".join(invalid["state"]["errors"]).lower()
+    assert backend.names("configmaps", namespace) == ["first"]
+
+
+def test_a_misspelt_kind_gets_a_suggestion(backend, namespace):
+    typo = {"name": "m", "type": "ConfigMaps", "properties": {
+        "apiVersion": "v1", "kind": "ConfigMaps", "metadata": {"name": "m"}}}
+    [answered] = backend.apply([typo], namespace).json()["resources"]
+    [reason] = answered["state"]["errors"]
+    assert reason.startswith('no kind "ConfigMaps" is ')
+    assert reason.endswith('; did you mean "ConfigMap" (v1)?')
 
 
 def test_two_entries_for_one_object_are_rejected(backend, namespace):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
 from tests.resourcifier.conftest import config_map, deployment, live_names, post
@@ -15,7 +16,8 @@ def test_post_creates_every_resource_and_answers_201(resourcifier_url, simulator
     response = post(resourcifier_url, body)
     assert response.status_code == 201, response.text
     resources = response.json()["resources"]
-    assert [r["state"] for r in resources] == [{"status": "Created", "errors": []}] * 2
+    assert [r["state"]["status"] for r in resources] == ["Created"] * 2
+    assert [r["state"]["errors"] for r in resources] == [[], []]
     assert [r["properties"] for r in resources] == [r["properties"] for r in body["resources"]]
     assert live_names(simulator, "configmaps", namespace) == ["a"]
     assert live_names(simulator, "deployments", namespace) == ["web"]
@@ -34,6 +36,41 @@ def test_configuration_namespace_places_objects_that_name_none(
 ):
     response = post(resourcifier_url, {"resources": [config_map("a")], "namespace": namespace})
     assert response.json()["resources"][0]["state"]["status"] == "Created"
+    assert live_names(simulator, "configmaps", namespace) == ["a"]
+
+
+def test_each_created_resource_comes_back_with_the_health_of_its_live_object(
+    resourcifier_url, namespace
+):
+    body = {"resources": [config_map("a"), deployment("web")], "namespace": namespace}
+    states = [r["state"] for r in post(resourcifier_url, body).json()["resources"]]
+    assert states[0]["health"] == {"status": "Healthy", "message": "exists"}
+    # The object as written, before any controller has rolled it out.
+    assert states[1]["health"]["status"] == "Progressing"
+
+
+@pytest.mark.parametrize("api_version, kind, message", [
+    ("example.com/v1", "Gizmo",
+     'no kind "Gizmo" is served by the cluster for apiVersion "example.com/v1"'),
+    ("extensions/v1beta1", "Deployment",
+     'no kind "Deployment" is served by the cluster for apiVersion "extensions/v1beta1"; '
+     'did you mean apiVersion "apps/v1"?'),
+    ("apps/v1", "Deploymnet",
+     'no kind "Deploymnet" is served by the cluster for apiVersion "apps/v1"; '
+     'did you mean "Deployment" (apps/v1)?'),
+])
+def test_a_kind_the_cluster_does_not_serve_fails_alone_saying_what_it_may_be(
+    resourcifier_url, simulator, namespace, api_version, kind, message
+):
+    odd = config_map("odd")
+    odd["properties"].update(apiVersion=api_version, kind=kind)
+    body = {"resources": [config_map("a"), odd], "namespace": namespace}
+    response = post(resourcifier_url, body)
+    assert response.status_code == 201
+    assert [r["state"] for r in response.json()["resources"]] == [
+        {"status": "Created", "errors": [], "health": {"status": "Healthy", "message": "exists"}},
+        {"status": "Failed", "errors": [message]},
+    ]
     assert live_names(simulator, "configmaps", namespace) == ["a"]
 
 
@@ -134,7 +171,8 @@ def test_injected_fault_fails_only_its_resource_with_its_own_message(
         before, doomed, after = post(resourcifier_url, body).json()["resources"]
     finally:
         requests.delete(f"{simulator.url}/_sim/faults", timeout=10)
-    assert before["state"] == after["state"] == {"status": "Created", "errors": []}
+    assert [before["state"]["status"], after["state"]["status"]] == ["Created", "Created"]
+    assert before["state"]["errors"] == after["state"]["errors"] == []
     assert before["live"]["metadata"]["uid"] and after["live"]["metadata"]["uid"]
     assert doomed["state"]["status"] == "Failed"
     assert doomed["state"]["errors"] == [
@@ -168,7 +206,12 @@ def test_crd_and_its_custom_resources_apply_in_one_batch(resourcifier_url, simul
     response = post(resourcifier_url, {"resources": [gadget, crd], "namespace": namespace})
     assert response.status_code == 201, response.text
     states = [r["state"] for r in response.json()["resources"]]
-    assert states == [{"status": "Created", "errors": []}] * 2
+    # A CRD the simulator accepts is established at once; a custom resource just exists.
+    assert states == [
+        {"status": "Created", "errors": [], "health": {"status": "Healthy", "message": "exists"}},
+        {"status": "Created", "errors": [],
+         "health": {"status": "Healthy", "message": "established"}},
+    ]
     assert live_names(simulator, "gadgets", namespace) == ["g"]
 
 

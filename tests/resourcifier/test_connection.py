@@ -49,6 +49,18 @@ def test_unreachable_cluster_is_502_on_delete(unreachable):
     assert "refused" in response.json()["message"]
 
 
+@pytest.mark.parametrize("path, params", [
+    ("/configurations/status", {}),
+    ("/configurations", {"dryRun": "true", "diff": "true"}),
+])
+def test_unreachable_cluster_is_502_on_status_and_previews(unreachable, path, params):
+    response = requests.post(f"{unreachable}{path}", params=params, timeout=60,
+                             json={"resources": [config_map("a", "default")]})
+    assert response.status_code == 502
+    assert "refused" in response.json()["message"]
+    assert SECRET not in response.text
+
+
 @pytest.mark.parametrize("path", ["configmaps", "configmaps/a"])
 def test_unreachable_cluster_is_502_on_reads(unreachable, path):
     response = requests.get(f"{unreachable}/configurations/{path}", timeout=30)

@@ -60,6 +60,38 @@ def test_several_failures_are_applied_again_one_kubectl_each(warm, namespace):
     assert [_verb(call) for call in log.calls()] == ["apply"] * 4 + ["get"]
 
 
+def test_the_status_of_a_batch_is_read_with_one_kubectl(warm, namespace):
+    url, log = warm
+    present = [config_map(f"c{i}") for i in range(10)]
+    post(url, {"resources": present, "namespace": namespace})
+    log.clear()
+    body = {"resources": present + [config_map("absent"), deployment("web")],
+            "namespace": namespace}
+    response = requests.post(f"{url}/configurations/status", json=body, timeout=60)
+    assert [r["health"]["status"] for r in response.json()["resources"]] == (
+        ["Healthy"] * 10 + ["Missing", "Missing"])
+    assert [_verb(call) for call in log.calls()] == ["get"]
+
+
+def test_a_preview_reads_the_live_objects_once_and_dry_runs_once(warm, namespace):
+    url, log = warm
+    body = {"resources": [config_map(f"c{i}") for i in range(10)], "namespace": namespace}
+    response = post(url, body, dryRun="true", diff="true")
+    assert {r["state"]["status"] for r in response.json()["resources"]} == {"Created"}
+    assert [_verb(call) for call in log.calls()] == ["get", "apply"]
+    assert "--dry-run=server" in log.calls()[1].split()
+
+
+def test_a_preview_with_a_failure_dry_runs_the_good_objects_again(warm, namespace):
+    url, log = warm
+    body = {"resources": [config_map("a"), deployment("bad", labels={"app": "x"}),
+                          config_map("b")], "namespace": namespace}
+    answered = post(url, body, dryRun="true", diff="true").json()["resources"]
+    assert [r["dryRun"] and r["dryRun"]["metadata"]["name"] for r in answered] == [
+        "a", None, "b"]
+    assert [_verb(call) for call in log.calls()] == ["get", "apply", "apply", "apply"]
+
+
 def test_reads_take_one_kubectl(warm, namespace):
     url, log = warm
     requests.get(f"{url}/configurations/configmaps/warm-up", params={"namespace": namespace},

@@ -82,18 +82,6 @@ def test_resource_without_name_is_rejected(resourcifier_url, simulator, namespac
     _assert_rejected(response, "resources[1] has no name", simulator, namespace)
 
 
-def test_unknown_kind_is_rejected(resourcifier_url, simulator, namespace, good):
-    bad = config_map("odd", namespace)
-    bad["properties"].update(apiVersion="example.com/v1", kind="Gizmo")
-    response = post(resourcifier_url, {"resources": [good, bad]})
-    _assert_rejected(
-        response,
-        "resources[1] (resource 'odd'): unknown kind 'Gizmo' in API group 'example.com' "
-        "(apiVersion 'example.com/v1'): the cluster does not serve it",
-        simulator, namespace,
-    )
-
-
 def test_two_entries_for_one_object_are_rejected(resourcifier_url, simulator, namespace):
     first = config_map("app", namespace)
     second = config_map("app", None, key="other")

@@ -24,7 +24,15 @@ import docker
 
 from dmcommon.errors import NotFound
 from dmcommon.identity import ObjectKey
-from resourcifier.backends.base import CREATED, DELETED, FAILED, Backend, ResourceResult
+from resourcifier.backends.base import (
+    CREATED,
+    DELETED,
+    FAILED,
+    Backend,
+    Observation,
+    ResourceResult,
+    closest,
+)
 from resourcifier.backends.docker.engine import KIND, NAME, NAMESPACE, Engine, explain
 from resourcifier.backends.docker.files import Files
 from resourcifier.backends.docker.kinds import (
@@ -38,7 +46,8 @@ from resourcifier.backends.docker.networks import Networks, publishes
 from resourcifier.backends.docker.pods import Pods
 from resourcifier.backends.docker.records import Records
 from resourcifier.backends.docker.spec import SpecError, check_object, identify
-from resourcifier.backends.docker.status import Status
+from resourcifier.backends.docker.status import Status, shaped
+from resourcifier.health import MISSING, Health
 
 
 class DockerBackend(Backend):
@@ -60,10 +69,9 @@ class DockerBackend(Backend):
 
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         return {
-            index: f"unknown kind {obj.get('kind')!r}"
+            index: _unknown(obj["kind"])
             for index, obj in enumerate(objects)
-            if obj.get("kind") not in API_VERSIONS
-            and obj.get("kind") not in KNOWN_UNSUPPORTED_KINDS
+            if obj["kind"] not in API_VERSIONS and obj["kind"] not in KNOWN_UNSUPPORTED_KINDS
         }
 
     def apply(
@@ -77,10 +85,12 @@ class DockerBackend(Backend):
             check_object(obj)
             if key.kind != "Namespace" and key.namespace not in namespaces_in_batch:
                 self._records.require_namespace(key.namespace)
-            live = None if dry_run else self._apply_one(key, obj)
             if key.kind == "Namespace":
                 namespaces_in_batch.add(key.name)
-            return ResourceResult(CREATED, live=live)
+            if dry_run:
+                return ResourceResult(CREATED, live=shaped(self._records.would_store(key, obj)))
+            observed = self._apply_one(key, obj)
+            return ResourceResult(CREATED, live=observed.live, health=observed.health)
 
         # Pods start with what exists when they are created: the ConfigMaps, Secrets,
         # claims and Services of the batch go first, whatever order it lists them in.
@@ -105,6 +115,24 @@ class DockerBackend(Backend):
             return ResourceResult(DELETED)
 
         return self._each(objects, delete_one)
+
+    def observe(self, objects: list[dict[str, Any]], namespace: str | None) -> list[Observation]:
+        default_namespace = namespace or self._default_namespace
+        observations = []
+        with self._engine.errors(), self._lock:
+            for obj in objects:
+                try:
+                    key = identify(obj, default_namespace)
+                except SpecError as error:
+                    # A kind the backend cannot run never has an object on the engine.
+                    observations.append(Observation(None, Health(MISSING, str(error))))
+                    continue
+                record = self._records.read(key)
+                observations.append(
+                    self._status.observe(record) if record is not None
+                    else Observation(None, Health(MISSING, "not found"))
+                )
+        return observations
 
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:
         kind = _known_kind(kind)
@@ -144,7 +172,7 @@ class DockerBackend(Backend):
                     results.append(ResourceResult(FAILED, [f"docker engine: {explain(error)}"]))
         return results
 
-    def _apply_one(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
+    def _apply_one(self, key: ObjectKey, obj: dict[str, Any]) -> Observation:
         previous = self._records.read(key) if key.kind == "Service" else None
         record = self._records.store(key, obj)
         if key.kind == "Namespace":
@@ -157,7 +185,7 @@ class DockerBackend(Backend):
         elif key.kind in WORKLOAD_KINDS:
             self._networks.ensure(key.namespace)
             self._pods.reconcile(record)
-        return self._status.live(record)
+        return self._status.observe(record)
 
     def _sync_namespace(self, namespace: str, ports_changed: bool) -> None:
         """After a Service changed: pods get the right published ports, then the right aliases."""
@@ -186,6 +214,12 @@ class DockerBackend(Backend):
             key_for("Namespace", "", key.namespace)
         ) is None:
             self._networks.remove(key.namespace)
+
+
+def _unknown(kind: str) -> str:
+    message = f'no kind "{kind}" is run by the docker backend'
+    near = closest(kind, API_VERSIONS)
+    return f'{message}; did you mean "{near}" ({API_VERSIONS[near]})?' if near else message
 
 
 def _known_kind(name: str) -> str:

@@ -52,20 +52,16 @@ class Records:
             return None
         return json.loads(volume["Labels"][OBJECT])
 
+    def would_store(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
+        """The record `store` would write for `obj`, without writing it."""
+        return _record(key, obj, self.read(key))
+
     def store(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
         """Record the applied object; keep uid and creation time, count spec changes."""
         previous = self.read(key)
-        if previous is not None and previous["applied"] == obj:
-            return previous
-        record = {
-            "applied": obj,
-            "kind": key.kind,
-            "namespace": key.namespace,
-            "name": key.name,
-            "uid": previous["uid"] if previous else str(uuid.uuid4()),
-            "creationTimestamp": previous["creationTimestamp"] if previous else _now(),
-            "generation": (previous["generation"] + 1) if previous else 1,
-        }
+        record = _record(key, obj, previous)
+        if record is previous:
+            return record
         volume = _volume(key)
         if previous is not None:
             self._engine.api.remove_volume(volume)
@@ -83,6 +79,21 @@ class Records:
             return
         if self.read(key_for("Namespace", "", namespace)) is None:
             raise SpecError(f"namespace {namespace!r} not found")
+
+
+def _record(key: ObjectKey, obj: dict[str, Any], previous: dict | None) -> dict[str, Any]:
+    """The record of `obj` after `previous`: the same one when nothing changed."""
+    if previous is not None and previous["applied"] == obj:
+        return previous
+    return {
+        "applied": obj,
+        "kind": key.kind,
+        "namespace": key.namespace,
+        "name": key.name,
+        "uid": previous["uid"] if previous else str(uuid.uuid4()),
+        "creationTimestamp": previous["creationTimestamp"] if previous else _now(),
+        "generation": (previous["generation"] + 1) if previous else 1,
+    }
 
 
 def key_of(record: dict[str, Any]) -> ObjectKey:

@@ -1,6 +1,12 @@
 """Objects as a GET answers them: the applied object with its metadata and a `status`
 read from the engine (ready replicas are running containers), and the pods that
-workloads run shaped as Pod objects."""
+workloads run shaped as Pod objects.
+
+Health follows `resourcifier.health` on those objects, plus what only the engine shows:
+a container that restarted (Docker restarts a crashing container with no CrashLoopBackOff
+pause long enough to be seen) makes its pod and workload Degraded. A Job's retries are
+its own business: its conditions decide.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import copy
 from collections import defaultdict
 from typing import Any
 
+from resourcifier.backends.base import Observation
 from resourcifier.backends.docker.engine import (
     CONTAINER,
     HASH,
@@ -25,6 +32,7 @@ from resourcifier.backends.docker.kinds import API_VERSIONS, WORKLOAD_KINDS, key
 from resourcifier.backends.docker.networks import Networks
 from resourcifier.backends.docker.pods import Pods, pod_template, template_hash
 from resourcifier.backends.docker.records import Records, key_of
+from resourcifier.health import DEGRADED, HEALTHY, Health, health_of
 
 
 class Status:
@@ -38,18 +46,13 @@ class Status:
 
     def live(self, record: dict[str, Any]) -> dict[str, Any]:
         """The recorded object as the cluster would show it, with its status."""
-        obj = copy.deepcopy(record["applied"])
-        metadata = obj.setdefault("metadata", {})
-        if record["namespace"]:
-            metadata["namespace"] = record["namespace"]
-        metadata["uid"] = record["uid"]
-        metadata["creationTimestamp"] = record["creationTimestamp"]
-        metadata["generation"] = record["generation"]
+        return self.observe(record).live  # type: ignore[return-value]
+
+    def observe(self, record: dict[str, Any]) -> Observation:
+        """The live object of a record and its health."""
+        obj = shaped(record)
         kind = record["kind"]
-        if kind == "Secret":
-            data = obj.setdefault("data", {})
-            for key, value in (obj.pop("stringData", None) or {}).items():
-                data[key] = base64.b64encode(value.encode()).decode()
+        pods: dict[str, dict[str, Any]] = {}
         if kind == "Namespace":
             obj["status"] = {"phase": "Active"}
         elif kind == "PersistentVolumeClaim":
@@ -57,10 +60,12 @@ class Status:
                              "accessModes": obj["spec"].get("accessModes", [])}
         elif kind == "Service":
             obj["spec"].setdefault("type", "ClusterIP")
-            obj["status"] = {"loadBalancer": {}}
+            # LoadBalancer ports are published on the host: that is its address.
+            ingress = [{"ip": "127.0.0.1"}] if obj["spec"]["type"] == "LoadBalancer" else []
+            obj["status"] = {"loadBalancer": {"ingress": ingress} if ingress else {}}
         elif kind in WORKLOAD_KINDS:
-            obj["status"] = self._workload_status(record)
-        return obj
+            obj["status"], pods = self._workload_status(record)
+        return Observation(obj, _health(obj, pods))
 
     def generated_pods(self, namespace: str | None) -> list[dict[str, Any]]:
         """Pods that workloads (not Pod objects) run, shaped as Pod objects."""
@@ -95,18 +100,22 @@ class Status:
                 })
         return pods
 
-    def _workload_status(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _workload_status(
+        self, record: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The workload's status and its pods' statuses by pod name."""
         key = key_of(record)
         template = pod_template(record["applied"])
         groups = self._pods.groups(key)
-        pods = [self._pod_status(containers, template["spec"]) for containers in groups.values()]
+        pods = {pod: self._pod_status(containers, template["spec"])
+                for pod, containers in groups.items()}
         if key.kind == "Pod":
-            return pods[0] if pods else {"phase": "Pending"}
+            return pods.get(key.name, {"phase": "Pending"}), pods
         if key.kind == "Job":
-            return _job_status(pods)
+            return _job_status(list(pods.values())), pods
         digest = template_hash(template, self._networks.published(
             key.namespace, (template.get("metadata") or {}).get("labels") or {}))
-        ready = sum(1 for pod in pods if _pod_ready(pod))
+        ready = sum(1 for pod in pods.values() if _pod_ready(pod))
         return {
             "observedGeneration": record["generation"],
             "replicas": len(pods),
@@ -115,17 +124,22 @@ class Status:
             "updatedReplicas": sum(
                 1 for containers in groups.values() if containers[0]["Labels"][HASH] == digest
             ),
-        }
+        }, pods
 
     def _pod_status(self, containers: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
         statuses = []
         for summary in containers:
             details = self._engine.api.inspect_container(summary["Id"])
             state = details["State"]
-            if state["Running"] and not state.get("Restarting"):
+            if state.get("Restarting"):
+                # Waiting to start again after it exited: what a kubelet calls a crash loop.
+                shown = {"waiting": {"reason": "CrashLoopBackOff",
+                                     "message": f"exited with code {state['ExitCode']}"}}
+            elif state["Running"]:
                 shown = {"running": {"startedAt": state["StartedAt"]}}
             elif state["Status"] == "exited":
                 shown = {"terminated": {"exitCode": state["ExitCode"],
+                                        "reason": "Completed" if not state["ExitCode"] else "Error",
                                         "finishedAt": state["FinishedAt"]}}
             else:
                 shown = {"waiting": {"reason": state["Status"]}}
@@ -137,8 +151,13 @@ class Status:
                 "restartCount": details.get("RestartCount", 0),
                 "state": shown,
             })
-        status: dict[str, Any] = {"phase": _phase(statuses, len(spec["containers"])),
-                                  "containerStatuses": statuses}
+        phase = _phase(statuses, len(spec["containers"]))
+        ready = phase == "Running" and all(container["ready"] for container in statuses)
+        status: dict[str, Any] = {
+            "phase": phase,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": statuses,
+        }
         if containers:
             networks = containers[0].get("NetworkSettings", {}).get("Networks") or {}
             address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")),
@@ -159,7 +178,7 @@ def _phase(statuses: list[dict[str, Any]], expected: int) -> str:
 
 
 def _pod_ready(status: dict[str, Any]) -> bool:
-    return status["phase"] == "Running" and all(c["ready"] for c in status["containerStatuses"])
+    return status["conditions"][0]["status"] == "True"
 
 
 def _job_status(pods: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,6 +186,53 @@ def _job_status(pods: list[dict[str, Any]]) -> dict[str, Any]:
     if phase == "Succeeded":
         return {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
     if phase == "Failed":
+        exits = ", ".join(
+            f"container {container['name']} exited with code "
+            f"{container['state']['terminated']['exitCode']}"
+            for container in pods[0]["containerStatuses"]
+            if container["state"]["terminated"]["exitCode"]
+        )
         return {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
-                                             "reason": "BackoffLimitExceeded"}]}
+                                             "reason": "BackoffLimitExceeded",
+                                             "message": exits}]}
     return {"active": 1 if pods else 0}
+
+
+def _health(obj: dict[str, Any], pods: dict[str, dict[str, Any]]) -> Health:
+    """The object's health by the shared rules, made Degraded by a pod that is (a Job
+    excepted)."""
+    health = health_of(obj)
+    if obj["kind"] == "Job":
+        return health
+    for name, status in sorted(pods.items()):
+        pod = _pod_health(status)
+        if pod.status == DEGRADED:
+            return pod if obj["kind"] == "Pod" else Health(DEGRADED, f"pod {name}: {pod.message}")
+    return health
+
+
+def _pod_health(status: dict[str, Any]) -> Health:
+    health = health_of({"apiVersion": "v1", "kind": "Pod", "status": status})
+    if health.status != HEALTHY:
+        return health
+    for container in status["containerStatuses"]:
+        if container["restartCount"]:
+            return Health(DEGRADED, f"container {container['name']} restarted "
+                                    f"{container['restartCount']} times")
+    return health
+
+
+def shaped(record: dict[str, Any]) -> dict[str, Any]:
+    """The recorded object with the metadata the backend gives it, without a status."""
+    obj = copy.deepcopy(record["applied"])
+    metadata = obj.setdefault("metadata", {})
+    if record["namespace"]:
+        metadata["namespace"] = record["namespace"]
+    metadata["uid"] = record["uid"]
+    metadata["creationTimestamp"] = record["creationTimestamp"]
+    metadata["generation"] = record["generation"]
+    if record["kind"] == "Secret":
+        data = obj.setdefault("data", {})
+        for key, value in (obj.pop("stringData", None) or {}).items():
+            data[key] = base64.b64encode(value.encode()).decode()
+    return obj

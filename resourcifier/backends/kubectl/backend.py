@@ -6,7 +6,10 @@ fails, kubectl prints no objects at all, so the batch is applied again (a no-op 
 the objects already applied) printing names as it goes: the names it does not print
 failed. One failure takes kubectl's error text; several are applied again one at a
 time, so each carries its own message; the live objects of the good ones are read
-in one more call.
+in one more call (for a dry run, the good ones are dry-run again printing objects).
+
+Observing a batch is one `kubectl get --ignore-not-found -f -`; health comes from the
+live objects by the rules of `resourcifier.health`.
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ from typing import Any, Iterable, Mapping
 
 from dmcommon.errors import BadGateway, NotFound, ServiceUnavailable
 from dmcommon.identity import group_of
-from resourcifier.backends.base import CREATED, DELETED, FAILED, Backend, ResourceResult
+from resourcifier.backends.base import (
+    CREATED,
+    DELETED,
+    FAILED,
+    Backend,
+    Observation,
+    ResourceResult,
+    closest,
+)
 from resourcifier.backends.kubectl.kinds import ServedKinds
 from resourcifier.backends.kubectl.runner import Kubectl, Outcome
+from resourcifier.health import UNKNOWN, Health, health_of
 
 FIELD_MANAGER = "deployment-manager"
 
@@ -38,15 +50,27 @@ class KubectlBackend(Backend):
 
     def unknown_kinds(self, objects: list[dict[str, Any]]) -> dict[int, str]:
         defined = _kinds_defined_by(objects)
-        problems = {}
-        for index, obj in enumerate(objects):
-            if not self._serves(obj, defined):
-                problems[index] = (
-                    f"unknown kind {obj['kind']!r} in API group "
-                    f"{group_of(obj['apiVersion']) or 'core'!r} "
-                    f"(apiVersion {obj['apiVersion']!r}): the cluster does not serve it"
-                )
-        return problems
+        return {
+            index: self._unserved(obj)
+            for index, obj in enumerate(objects)
+            if not self._serves(obj, defined)
+        }
+
+    def _unserved(self, obj: dict[str, Any]) -> str:
+        """Why the cluster has no such kind, with the nearest one it does serve."""
+        message = (
+            f'no kind "{obj["kind"]}" is served by the cluster for apiVersion '
+            f'"{obj["apiVersion"]}"'
+        )
+        served = self.kinds.served()
+        same_kind = [info for info in served if info.kind == obj["kind"]]
+        if same_kind:
+            return f'{message}; did you mean apiVersion "{same_kind[0].api_version}"?'
+        by_kind = {info.kind: info for info in served}
+        near = closest(obj["kind"], by_kind)
+        if near:
+            return f'{message}; did you mean "{near}" ({by_kind[near].api_version})?'
+        return message
 
     def apply(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
@@ -56,7 +80,7 @@ class KubectlBackend(Backend):
         outcome = self._apply(placed, "json", dry_run)
         if outcome.ok:
             live = _LiveIndex(_json_documents(outcome.stdout))
-            return [ResourceResult(CREATED, live=live.take(obj)) for obj in placed]
+            return [_applied(live.take(obj), dry_run) for obj in placed]
         _raise_if_unreachable(outcome)
         if len(placed) == 1:
             return [ResourceResult(FAILED, outcome.error_lines())]
@@ -70,11 +94,33 @@ class KubectlBackend(Backend):
         else:
             for index in failed:
                 results[index] = self.apply([placed[index]], None, dry_run)[0]
-        good = [index for index, ok in enumerate(confirmed) if ok]
-        live = _LiveIndex([] if dry_run else self._read_live([placed[i] for i in good]))
-        for index in good:
-            results[index] = ResourceResult(CREATED, live=live.take(placed[index]))
+        good = [placed[index] for index, ok in enumerate(confirmed) if ok]
+        live = _LiveIndex(self._dry_run_again(good) if dry_run else self._read_live(good))
+        for index, ok in enumerate(confirmed):
+            if ok:
+                results[index] = _applied(live.take(placed[index]), dry_run)
         return results  # type: ignore[return-value]
+
+    def observe(self, objects: list[dict[str, Any]], namespace: str | None) -> list[Observation]:
+        if not objects:
+            return []
+        defined = _kinds_defined_by(objects)
+        placed = [self._place(obj, namespace, defined) for obj in objects]
+        outcome = self.kubectl.run(
+            ["get", "--ignore-not-found", "-o", "json", "-f", "-"],
+            stdin=_as_stream(_stub(obj) for obj in placed),
+        )
+        _raise_if_unreachable(outcome)
+        live = _LiveIndex(_json_documents(outcome.stdout))
+        observations = []
+        for obj in placed:
+            found = live.take(obj)
+            if found is None and not outcome.ok:
+                # kubectl prints what it found even when it could not look for some.
+                observations.append(Observation(None, Health(UNKNOWN, outcome.reason())))
+            else:
+                observations.append(Observation(found, health_of(found)))
+        return observations
 
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
@@ -144,6 +190,12 @@ class KubectlBackend(Backend):
             stdin=_as_stream(_ordered(objects)),
         )
 
+    def _dry_run_again(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What the server would store for `objects`, known to pass a dry run."""
+        if not objects:
+            return []
+        return _json_documents(self._apply(objects, "json", dry_run=True).stdout)
+
     def _read_live(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The live objects among `objects`, read in one call (those missing are left out)."""
         if not objects:
@@ -190,6 +242,13 @@ class KubectlBackend(Backend):
             del placed["metadata"]["namespace"]
             return placed
         return obj
+
+
+def _applied(live: dict[str, Any] | None, dry_run: bool) -> ResourceResult:
+    """The result of an object kubectl applied: its live object and, unless it was only a
+    dry run, its health."""
+    health = health_of(live) if live is not None and not dry_run else None
+    return ResourceResult(CREATED, live=live, health=health)
 
 
 def _raise_if_unreachable(outcome: Outcome) -> None:

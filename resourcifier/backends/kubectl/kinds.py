@@ -18,12 +18,14 @@ CACHE_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class KindInfo:
-    """One served kind: its plural resource name and whether it lives in a namespace."""
+    """One served kind: its plural resource name, whether it lives in a namespace, and the
+    apiVersion the cluster prefers for it."""
 
     group: str
     kind: str
     resource: str
     namespaced: bool
+    api_version: str
 
 
 class ServedKinds:
@@ -45,6 +47,11 @@ class ServedKinds:
             if stale or key not in self._kinds:
                 self._refresh()
             return self._kinds.get(key)
+
+    def served(self) -> list[KindInfo]:
+        """Every kind seen at the last look (for suggestions after a miss)."""
+        with self._lock:
+            return list(self._kinds.values())
 
     def _refresh(self) -> None:
         outcome = self._kubectl.run(["api-resources", "-o", "wide"])
@@ -80,6 +87,7 @@ def parse_api_resources(table: str) -> list[KindInfo]:
                 kind=row["KIND"],
                 resource=row["NAME"],
                 namespaced=row.get("NAMESPACED", "").lower() == "true",
+                api_version=row.get("APIVERSION", ""),
             )
         )
     return kinds

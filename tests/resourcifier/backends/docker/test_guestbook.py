@@ -12,8 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
+from manager.models import IN_PROGRESS
 from tests.contract.conftest import namespace_resource
 from tests.resourcifier.backends.docker.engine import NAMESPACE_LABEL, leftovers
 from tests.resourcifier.backends.docker.helpers import containers_of, run, running_ids
@@ -46,6 +48,15 @@ def dm(manager_url: str, *args: str) -> str:
     return result.stdout
 
 
+def settled(manager_url: str, name: str) -> dict | None:
+    """The deployment once no operation runs on it (`{}` once it is gone), else None."""
+    response = requests.get(f"{manager_url}/deployments/{name}", timeout=30)
+    if response.status_code == 404:
+        return {}
+    deployment = response.json()
+    return None if deployment["state"]["status"] in IN_PROGRESS else deployment
+
+
 def set_frontend_replicas(config: Path, replicas: int) -> None:
     content = yaml.safe_load(config.read_text())
     content["resources"][0]["properties"]["replicas"] = replicas
@@ -56,6 +67,9 @@ def test_guestbook_deploys_scales_and_goes_away(
     manager_url, example, backend, namespace, docker_client
 ):
     dm(manager_url, "deploy", str(example), "--name", "guestbook", "--namespace", namespace)
+    deployed = wait_until(lambda: settled(manager_url, "guestbook"), timeout=180)
+    assert deployed["state"]["status"] == "Deployed", deployed["state"]
+    assert deployed["health"]["status"] == "Healthy"
     assert len(running_ids(docker_client, namespace, "frontend")) == 2
     assert len(running_ids(docker_client, namespace, "redis-follower")) == 2
     frontend = containers_of(docker_client, namespace, "frontend")[0]
@@ -66,17 +80,15 @@ def test_guestbook_deploys_scales_and_goes_away(
 
     set_frontend_replicas(example, 3)
     dm(manager_url, "update", str(example), "--name", "guestbook")
+    updated = wait_until(lambda: settled(manager_url, "guestbook"), timeout=180)
+    assert updated["state"]["status"] == "Deployed", updated["state"]
     assert len(running_ids(docker_client, namespace, "frontend")) == 3
-    ready = wait_until(lambda: backend.get("deployments/frontend", namespace).json()["status"]
-                       ["readyReplicas"] == 3)
-    assert ready
+    assert backend.get("deployments/frontend", namespace).json()["status"]["readyReplicas"] == 3
 
     dm(manager_url, "delete", "guestbook")
+    assert wait_until(lambda: settled(manager_url, "guestbook") == {}, timeout=180)
     left = leftovers(docker_client, namespace)
     assert left == {"containers": [], "volumes": [], "networks": [f"dm-{namespace}"]}
-    label = "deployment-manager.io/deployment=guestbook"
-    assert docker_client.containers.list(all=True, filters={"label": label}) == []
-    assert docker_client.volumes.list(filters={"label": label}) == []
 
     backend.delete([namespace_resource(namespace)], namespace)
     assert docker_client.networks.list(filters={"label": f"{NAMESPACE_LABEL}={namespace}"}) == []

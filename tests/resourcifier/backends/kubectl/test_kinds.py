@@ -14,10 +14,10 @@ widgets                    example.com/v1                 true         Widget   
 def test_rows_are_read_by_their_headers_position_even_with_blank_cells():
     kinds = parse_api_resources(TABLE)
     assert kinds == [
-        KindInfo("", "ConfigMap", "configmaps", True),
-        KindInfo("", "Namespace", "namespaces", False),
-        KindInfo("apps", "Deployment", "deployments", True),
-        KindInfo("example.com", "Widget", "widgets", True),
+        KindInfo("", "ConfigMap", "configmaps", True, "v1"),
+        KindInfo("", "Namespace", "namespaces", False, "v1"),
+        KindInfo("apps", "Deployment", "deployments", True, "apps/v1"),
+        KindInfo("example.com", "Widget", "widgets", True, "example.com/v1"),
     ]
 
 

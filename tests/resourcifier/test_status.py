@@ -1,0 +1,82 @@
+"""POST /configurations/status on a cluster: live objects and health as kubectl reads them."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from manager.clients import ResourcifierClient, fixed_url
+from tests.resourcifier.conftest import config_map, deployment, post
+from tests.support import kubectl
+
+
+def status(url: str, resources: list[dict], namespace: str) -> list[dict]:
+    response = requests.post(f"{url}/configurations/status",
+                             json={"resources": resources, "namespace": namespace}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["resources"]
+
+
+def write_status(simulator, namespace: str, kind: str, name: str, value: dict) -> None:
+    """Write an object's status as its controller or kubelet would."""
+    kubectl(simulator.kubeconfig, "patch", kind, name, "-n", namespace, "--subresource=status",
+            "--type=merge", "-p", json.dumps({"status": value}))
+
+
+def pod(name: str, image: str) -> dict:
+    return {"name": name, "type": "Pod", "properties": {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main", "image": image}]}}}
+
+
+def test_a_pod_whose_image_cannot_be_pulled_is_degraded_with_the_reason(
+    resourcifier_url, simulator, namespace
+):
+    broken = pod("broken", "registry.invalid/app:1")
+    post(resourcifier_url, {"resources": [broken], "namespace": namespace})
+    write_status(simulator, namespace, "pod", "broken", {"phase": "Pending", "containerStatuses": [
+        {"name": "main", "ready": False, "restartCount": 0, "state": {"waiting": {
+            "reason": "ImagePullBackOff",
+            "message": 'Back-off pulling image "registry.invalid/app:1"'}}}]})
+    [answered] = status(resourcifier_url, [broken], namespace)
+    assert answered["health"] == {
+        "status": "Degraded",
+        "message": 'container main: ImagePullBackOff (Back-off pulling image '
+                   '"registry.invalid/app:1")',
+    }
+    assert answered["live"]["status"]["phase"] == "Pending"
+
+
+def test_a_changed_deployment_is_progressing_until_its_controller_observes_it(
+    resourcifier_url, simulator, namespace
+):
+    web = deployment("web")
+    post(resourcifier_url, {"resources": [web], "namespace": namespace})
+    write_status(simulator, namespace, "deployment", "web", {
+        "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
+        "availableReplicas": 1})
+    assert status(resourcifier_url, [web], namespace)[0]["health"] == {
+        "status": "Healthy", "message": "1/1 replicas available"}
+    web["properties"]["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+    applied = post(resourcifier_url, {"resources": [web], "namespace": namespace}).json()
+    assert applied["resources"][0]["state"]["health"] == {
+        "status": "Progressing", "message": "generation 2 not observed yet"}
+
+
+def test_the_managers_client_reads_every_resource_in_order(resourcifier_url, namespace):
+    post(resourcifier_url, {"resources": [config_map("a")], "namespace": namespace})
+    client = ResourcifierClient(fixed_url(resourcifier_url), timeout=60)
+    answers = client.status([config_map("absent"), config_map("a")], namespace)
+    assert [answer["name"] for answer in answers] == ["absent", "a"]
+    assert [answer["health"]["status"] for answer in answers] == ["Missing", "Healthy"]
+    assert answers[0]["live"] is None
+    assert answers[1]["live"]["metadata"]["namespace"] == namespace
+
+
+def test_an_object_that_names_its_own_namespace_is_looked_for_there(
+    resourcifier_url, simulator, namespace
+):
+    post(resourcifier_url, {"resources": [config_map("a", namespace)]})
+    [answered] = status(resourcifier_url, [config_map("a", namespace)], "default")
+    assert answered["live"]["metadata"]["namespace"] == namespace
