@@ -48,6 +48,8 @@ build_base() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >&2
     }
     root="$(mktemp -d "${TMPDIR:-/tmp}/dm-base.XXXXXX")"
+    # The directory becomes the image's /, which every user must be able to enter.
+    chmod 0755 "$root"
     # shellcheck disable=SC2064 # expand now: root is local
     trap "rm -rf '$root'" EXIT
     log "building $BASE_IMAGE with debootstrap from $mirror (log: $CACHE/debootstrap.log)"
