@@ -26,6 +26,9 @@ PY="${PYTHON:-python3}"
 version="$("$PY" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 IMAGE="deployment-manager:$version"
 mkdir -p "$CACHE"
+# One build at a time per cache: two would fill the same directories and tags.
+exec 9>"$CACHE/lock"
+flock 9
 
 log() { echo "== $*" >&2; }
 
