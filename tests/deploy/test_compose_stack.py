@@ -24,7 +24,8 @@ from tests.docker.engine import engine_client
 from tests.docker.helpers import containers_of, run, running_ids
 from tests.support import ServiceProcess, free_port, kubectl, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
+# Image build (cached after the first), container start-up and a deployment per test.
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(900)]
 
 GUESTBOOK_LABEL = "deployment-manager.io/deployment=guestbook"
 PROJECT_LABEL = "com.docker.compose.project"
@@ -79,10 +80,18 @@ def running_services(client, project: str) -> set[str]:
 
 @pytest.fixture
 def default_network(docker_client):
-    """The docker backend's network of namespace `default`: removed after if it was new."""
+    """The docker backend's network of namespace `default`: removed after if it was new.
+
+    After a failure the guestbook's containers and volumes go too.
+    """
     name = "dm-default"
     existed = bool(docker_client.networks.list(names=[name]))
     yield name
+    label = {"label": GUESTBOOK_LABEL}
+    for container in docker_client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for volume in docker_client.volumes.list(filters=label):
+        volume.remove(force=True)
     if not existed:
         for network in docker_client.networks.list(names=[name]):
             network.remove()
@@ -103,6 +112,10 @@ def test_documented_steps_deploy_the_guestbook_on_the_docker_backend(
         {"HostIp": "127.0.0.1", "HostPort": compose_env["DM_MANAGER_PORT"]}]
 
     run_step(deploy, env)
+    # dm deploy returns once the manager accepted the operation; it runs on.
+    guestbook = env["DM_SERVICE"] + "/deployments/guestbook"
+    assert wait_until(lambda: requests.get(guestbook, timeout=5).json()["deployedAt"],
+                      timeout=180, interval=0.5)
     assert len(running_ids(docker_client, "default", "frontend")) == 2
     frontend = containers_of(docker_client, "default", "frontend")[0]
     assert frontend.labels["deployment-manager.io/deployment"] == "guestbook"
@@ -111,6 +124,8 @@ def test_documented_steps_deploy_the_guestbook_on_the_docker_backend(
     assert run(frontend, "wget", "-qO-", "http://redis-follower:6379/") == "follower\n"
 
     run_step(delete, env)
+    assert wait_until(lambda: requests.get(guestbook, timeout=5).status_code == 404,
+                      timeout=180, interval=0.5)
     label = {"label": GUESTBOOK_LABEL}
     assert docker_client.containers.list(all=True, filters=label) == []
     assert docker_client.volumes.list(filters=label) == []
@@ -164,10 +179,15 @@ def test_composed_resourcifier_applies_with_kubectl_to_the_simulator(
         "    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: settings}\n"
         "    data: {colour: blue}\n")
     run_step(f"dm deploy {config} --name settings", env)
+    settings = env["DM_SERVICE"] + "/deployments/settings"
+    assert wait_until(lambda: requests.get(settings, timeout=5).json()["deployedAt"],
+                      timeout=180, interval=0.5)
     stored = kubectl(reachable_simulator / "config", "get", "configmap", "settings", "-o", "json")
     assert json.loads(stored.stdout)["data"] == {"colour": "blue"}
 
     run_step("dm delete settings", env)
+    assert wait_until(lambda: requests.get(settings, timeout=5).status_code == 404,
+                      timeout=180, interval=0.5)
     gone = kubectl(reachable_simulator / "config", "get", "configmap", "settings", check=False)
     assert gone.returncode != 0
     run_step("docker-compose -f deploy/docker-compose.yml down -v", env)
