@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -138,7 +139,10 @@ def test_documented_steps_deploy_the_guestbook_on_the_docker_backend(
 @pytest.fixture
 def reachable_simulator(tmp_path, docker_client):
     """The simulator on the engine's bridge address, so containers reach it; its kube dir."""
-    gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    (ipam,) = docker_client.networks.get("bridge").attrs["IPAM"]["Config"]
+    # The engine reports no gateway when it was started without iptables: the bridge
+    # then has the subnet's first address.
+    gateway = ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
     kube_dir = tmp_path / "kube"
     kube_dir.mkdir()
     port = free_port()
