@@ -32,6 +32,8 @@ engine_answers() {
 if ! command -v docker >/dev/null || { ! engine_answers && ! command -v dockerd >/dev/null; }; then
     apt_install docker.io
 fi
+# The compose stack's tests run deploy/docker-compose.yml with Debian's docker-compose.
+command -v docker-compose >/dev/null || apt_install docker-compose
 
 if ! engine_answers; then
     if [ -n "${DOCKER_HOST:-}" ]; then

@@ -1,20 +1,23 @@
-"""deploy/kubernetes/ applied by the real kubectl to the simulator, and what DM needs of it."""
+"""deploy/kubernetes/: every variant applied by the real `kubectl apply -k` to the simulator,
+and what running DM there needs of it."""
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 import requests
 
 from manager.locate import DEFAULT_PORTS, discover_service_url
-from tests.deploy.conftest import DESIGN_PORTS, KUBERNETES, find
+from tests.deploy.conftest import DEPLOY, DESIGN_PORTS, build, find, of_kind
 from tests.dmcli.runner import dm_json
 from tests.support import kubectl
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = DEPLOY.parent
+EXAMPLES = ROOT / "examples"
 DEPLOYMENTS = {
     "manager-service": "manager",
     "expander-service": "expander",
@@ -25,22 +28,13 @@ DEPLOYMENTS = {
 RESOURCIFIER_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 # Kinds users commonly deploy besides those of the examples.
 COMMON_KINDS = {
-    "ConfigMap",
-    "Secret",
-    "Service",
-    "Pod",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "Ingress",
-    "NetworkPolicy",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "ServiceAccount",
+    "ConfigMap", "Secret", "Service", "Pod", "PersistentVolumeClaim", "Deployment",
+    "StatefulSet", "DaemonSet", "Job", "CronJob", "Ingress", "NetworkPolicy",
+    "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount",
+    "ReplicationController", "ReplicaSet",
 }
+# A configuration may create the namespace it deploys into; DM never deletes one.
+NAMESPACE_VERBS = {"get", "list", "create"}
 
 
 def live(simulator, kind: str, name: str, namespace: str | None = "dm") -> dict:
@@ -49,59 +43,36 @@ def live(simulator, kind: str, name: str, namespace: str | None = "dm") -> dict:
     return json.loads(result.stdout)
 
 
-def containers_of(deployment: dict) -> list[dict]:
-    return deployment["spec"]["template"]["spec"]["containers"]
+def pod_spec(workload: dict) -> dict:
+    return workload["spec"]["template"]["spec"]
 
 
-def test_server_dry_run_accepts_every_object_and_stores_nothing(empty_simulator, manifests):
-    kubeconfig = empty_simulator.kubeconfig
-    namespace = kubectl(
-        kubeconfig, "apply", "--dry-run=server", "-f", str(KUBERNETES / "00-namespace.yaml")
-    )
-    assert namespace.stdout.strip() == "namespace/dm created (server dry run)"
-    assert kubectl(kubeconfig, "get", "namespace", "dm", check=False).returncode != 0
-
-    # Namespaced objects can only be dry-run inside an existing namespace.
-    kubectl(kubeconfig, "apply", "-f", str(KUBERNETES / "00-namespace.yaml"))
-    result = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", str(KUBERNETES))
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(manifests)
-    assert all(line.endswith("(server dry run)") for line in lines), result.stdout
-    stored = kubectl(
-        kubeconfig,
-        "-n",
-        "dm",
-        "get",
-        "deployments,services,serviceaccounts,persistentvolumeclaims,networkpolicies",
-        "-o",
-        "json",
-    )
-    assert [
-        item["metadata"]["name"]
-        for item in json.loads(stored.stdout)["items"]
-        if item["kind"] != "ServiceAccount" or item["metadata"]["name"] != "default"
-    ] == []
-    assert kubectl(kubeconfig, "get", "clusterrole", "dm-resourcifier", check=False).returncode != 0
+def pod_labels(workload: dict) -> dict:
+    return workload["spec"]["template"]["metadata"]["labels"]
 
 
-def test_apply_stores_every_object(deployed, manifests):
+def env_of(container: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_apply_k_stores_every_object_of_the_variant(applied, manifests):
     for item in manifests:
         namespace = item["metadata"].get("namespace")
-        stored = live(deployed, item["kind"].lower(), item["metadata"]["name"], namespace)
+        stored = live(applied, item["kind"].lower(), item["metadata"]["name"], namespace)
         assert stored["metadata"]["uid"]
+    assert {item["metadata"].get("namespace") for item in manifests} == {"dm", None}
 
 
 @pytest.mark.parametrize("service_name", sorted(DESIGN_PORTS))
-def test_service_exposes_its_deployment_on_the_design_port(deployed, service_name):
-    service = live(deployed, "service", service_name)
-    deployment = live(deployed, "deployment", DEPLOYMENTS[service_name])
+def test_service_exposes_its_deployment_on_the_design_port(applied, service_name):
+    service = live(applied, "service", service_name)
+    deployment = live(applied, "deployment", DEPLOYMENTS[service_name])
     (port,) = service["spec"]["ports"]
     assert port["port"] == DESIGN_PORTS[service_name]
     # Port name "http" gives the SRV record _http._tcp.<service> that discovery reads.
     assert port["name"] == "http"
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert service["spec"]["selector"].items() <= pod_labels.items()
-    (container,) = containers_of(deployment)
+    assert service["spec"]["selector"].items() <= pod_labels(deployment).items()
+    (container,) = pod_spec(deployment)["containers"]
     (container_port,) = container["ports"]
     assert container_port["name"] == port["targetPort"]
     assert container_port["containerPort"] == DESIGN_PORTS[service_name]
@@ -111,8 +82,8 @@ def test_service_exposes_its_deployment_on_the_design_port(deployed, service_nam
 
 
 @pytest.mark.parametrize("service_name", ["expander-service", "resourcifier-service"])
-def test_manager_discovers_the_services_from_kubernetes_variables(deployed, service_name):
-    service = live(deployed, "service", service_name)
+def test_manager_discovers_the_services_from_kubernetes_variables(applied, service_name):
+    service = live(applied, "service", service_name)
     prefix = service_name.upper().replace("-", "_")
     # The variables Kubernetes injects into pods created after the Service.
     environ = {
@@ -121,79 +92,155 @@ def test_manager_discovers_the_services_from_kubernetes_variables(deployed, serv
     }
     url = discover_service_url(service_name, None, DEFAULT_PORTS[service_name], environ)
     assert url == f"http://{service['spec']['clusterIP']}:{DESIGN_PORTS[service_name]}"
-    assert DEFAULT_PORTS[service_name] == DESIGN_PORTS[service_name]
 
 
-def test_manager_is_not_told_the_service_urls(manifests):
-    env = {
-        item["name"] for item in containers_of(find(manifests, "Deployment", "manager"))[0]["env"]
-    }
-    assert not env & {"DM_EXPANDER_URL", "DM_RESOURCIFIER_URL"}
+def test_manager_is_not_told_the_service_urls_and_comes_after_them(manifests):
+    (container,) = pod_spec(find(manifests, "Deployment", "manager"))["containers"]
+    assert not env_of(container).keys() & {"DM_EXPANDER_URL", "DM_RESOURCIFIER_URL"}
     # Service variables are injected only into pods created after the Service.
     order = [(item["kind"], item["metadata"]["name"]) for item in manifests]
-    assert order.index(("Service", "expander-service")) < order.index(("Deployment", "manager"))
-    assert order.index(("Service", "resourcifier-service")) < order.index(("Deployment", "manager"))
+    manager = order.index(("Deployment", "manager"))
+    assert order.index(("Service", "expander-service")) < manager
+    assert order.index(("Service", "resourcifier-service")) < manager
 
 
 @pytest.mark.parametrize("name", ["manager", "expander", "resourcifier"])
-def test_probes_hit_paths_the_running_service_answers(stack, manifests, name):
-    (container,) = containers_of(find(manifests, "Deployment", name))
+def test_probes_hit_paths_the_running_service_answers(stack, name):
+    (container,) = pod_spec(find(build("base"), "Deployment", name))["containers"]
     liveness = container["livenessProbe"]["httpGet"]
     readiness = container["readinessProbe"]["httpGet"]
     assert liveness == {"path": "/healthz", "port": "http"}
-    assert readiness == {"path": "/readyz", "port": "http"}
+    expected_readiness = "/healthz" if name == "expander" else "/readyz"
+    assert readiness == {"path": expected_readiness, "port": "http"}
     url = getattr(stack, name)
     for probe in (liveness, readiness):
         assert requests.get(url + probe["path"], timeout=10).status_code == 200
 
 
-@pytest.mark.parametrize("name", ["manager", "expander", "resourcifier"])
-def test_pods_run_non_root_on_a_read_only_root_with_limits(manifests, name):
-    pod = find(manifests, "Deployment", name)["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] != 0
+def test_every_workload_has_probes_limits_and_runs_non_root_read_only(manifests):
+    workloads = of_kind(manifests, "Deployment", "StatefulSet")
+    assert workloads
+    for workload in workloads:
+        name = workload["metadata"]["name"]
+        pod = pod_spec(workload)
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] != 0, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in pod["containers"]:
+            assert container["livenessProbe"] and container["readinessProbe"], name
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["capabilities"] == {"drop": ["ALL"]}, name
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}, name
+            mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+            volumes = {volume["name"] for volume in pod.get("volumes", [])}
+            claims = {claim["metadata"]["name"]
+                      for claim in workload["spec"].get("volumeClaimTemplates", [])}
+            assert set(mounts.values()) <= volumes | claims, name
+            assert "/tmp" in mounts, name
+
+
+def test_dm_images_are_the_one_scripts_image_sh_builds(manifests):
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    script = (ROOT / "scripts" / "image.sh").read_text()
+    assert 'IMAGE="deployment-manager:$version"' in script
+    images = {
+        container["image"]
+        for workload in of_kind(manifests, "Deployment")
+        for container in pod_spec(workload)["containers"]
+    }
+    assert images == {f"deployment-manager:{version}"}
+
+
+@pytest.mark.parametrize("variant", ["base", "postgresql"], indirect=True)
+def test_ha_managers_share_postgresql_from_a_secret_with_no_volume(manifests):
+    deployment = find(manifests, "Deployment", "manager")
+    assert deployment["spec"]["replicas"] >= 2
+    pod = pod_spec(deployment)
     (container,) = pod["containers"]
-    security = container["securityContext"]
-    assert security["readOnlyRootFilesystem"] is True
-    assert security["allowPrivilegeEscalation"] is False
-    assert security["capabilities"] == {"drop": ["ALL"]}
-    for bound in ("requests", "limits"):
-        assert set(container["resources"][bound]) == {"cpu", "memory"}
+    url = env_of(container)["DM_DATABASE_URL"]
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "dm-database", "key": "database-url"}
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    spread = pod["topologySpreadConstraints"]
+    assert {item["topologyKey"] for item in spread} == {
+        "kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    assert all(item["labelSelector"]["matchLabels"].items() <= pod_labels(deployment).items()
+               for item in spread)
+    (budget,) = of_kind(manifests, "PodDisruptionBudget")
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    assert 1 <= budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+
+
+@pytest.mark.parametrize("variant", ["sqlite"], indirect=True)
+def test_sqlite_alternative_is_one_manager_on_its_own_volume(manifests):
+    deployment = find(manifests, "Deployment", "manager")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    pod = pod_spec(deployment)
+    (container,) = pod["containers"]
+    assert env_of(container)["DM_DATABASE_URL"] == {
+        "name": "DM_DATABASE_URL", "value": "sqlite:////data/dm.sqlite"}
     mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
-    assert "emptyDir" in volumes[mounts["/tmp"]]
-    assert set(mounts.values()) <= set(volumes)
+    claim = volumes[mounts["/data"]]["persistentVolumeClaim"]["claimName"]
+    assert find(manifests, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == [
+        "ReadWriteOnce"]
+    assert of_kind(manifests, "PodDisruptionBudget") == []
 
 
-def test_manager_keeps_sqlite_on_a_volume_at_its_data_dir(manifests):
-    pod = find(manifests, "Deployment", "manager")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    env = {item["name"]: item for item in container["env"]}
-    data_dir = env["DM_DATA_DIR"]["value"]
-    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
-    volumes = {volume["name"]: volume for volume in pod["volumes"]}
-    claim = volumes[mounts[data_dir]]["persistentVolumeClaim"]["claimName"]
-    assert find(manifests, "PersistentVolumeClaim", claim)["metadata"]["namespace"] == "dm"
+def test_tokens_come_from_secrets_and_are_required(manifests):
+    for name in ("manager", "expander", "resourcifier"):
+        (container,) = pod_spec(find(manifests, "Deployment", name))["containers"]
+        env = env_of(container)
+        assert env["DM_INTERNAL_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "dm-tokens", "key": "internal-token"}
+    (manager,) = pod_spec(find(manifests, "Deployment", "manager"))["containers"]
+    assert env_of(manager)["DM_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "dm-tokens", "key": "api-token"}
 
 
-def test_expander_has_no_egress_and_only_the_manager_may_call_it(manifests):
-    deployment = find(manifests, "Deployment", "expander")
-    policies = [
-        item
-        for item in manifests
-        if item["kind"] == "NetworkPolicy"
-        and item["spec"]["podSelector"]["matchLabels"].items()
-        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+def policies_selecting(manifests: list[dict], labels: dict) -> list[dict]:
+    return [
+        policy for policy in of_kind(manifests, "NetworkPolicy")
+        if policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     ]
-    (policy,) = policies
-    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+
+
+def test_every_service_is_covered_by_an_ingress_policy(manifests):
+    services = of_kind(manifests, "Service")
+    assert len(services) >= 3
+    for service in services:
+        selected = policies_selecting(manifests, service["spec"]["selector"])
+        assert [p for p in selected if "Ingress" in p["spec"]["policyTypes"]], (
+            service["metadata"]["name"])
+
+
+def test_only_the_manager_reaches_the_expander_and_resourcifier(manifests):
+    manager_labels = pod_labels(find(manifests, "Deployment", "manager"))
+    for name, port in (("expander", 8081), ("resourcifier", 8082)):
+        (policy,) = policies_selecting(manifests, pod_labels(find(manifests, "Deployment", name)))
+        (rule,) = policy["spec"]["ingress"]
+        (source,) = rule["from"]
+        assert source.keys() == {"podSelector"}
+        assert source["podSelector"]["matchLabels"].items() <= manager_labels.items()
+        assert rule["ports"] == [{"protocol": "TCP", "port": port}]
+
+
+def test_the_expander_has_no_egress(manifests):
+    (policy,) = policies_selecting(manifests, pod_labels(find(manifests, "Deployment", "expander")))
+    assert "Egress" in policy["spec"]["policyTypes"]
     assert policy["spec"]["egress"] == []
+
+
+def test_the_manager_answers_labelled_clients_on_its_port_only(manifests):
+    labels = pod_labels(find(manifests, "Deployment", "manager"))
+    (policy,) = policies_selecting(manifests, labels)
     (rule,) = policy["spec"]["ingress"]
-    manager_labels = find(manifests, "Deployment", "manager")["spec"]["template"]["metadata"][
-        "labels"
-    ]
-    assert rule["from"][0]["podSelector"]["matchLabels"].items() <= manager_labels.items()
-    assert rule["ports"] == [{"protocol": "TCP", "port": 8081}]
+    assert rule["from"] == [{"namespaceSelector": {}, "podSelector": {
+        "matchLabels": {"deployment-manager.io/client": "true"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
 
 
 def _api_resources(simulator) -> dict[str, tuple[str, str]]:
@@ -210,28 +257,19 @@ def _api_resources(simulator) -> dict[str, tuple[str, str]]:
     return kinds
 
 
-def _allowed_verbs(role: dict, group: str, plural: str) -> set[str]:
-    verbs: set[str] = set()
+def _granted(role: dict) -> dict[tuple[str, str], set[str]]:
+    """(API group, resource) -> verbs the role allows."""
+    granted: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
-        if group in rule.get("apiGroups", []) and plural in rule.get("resources", []):
-            verbs |= set(rule["verbs"])
-    return verbs
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted.setdefault((group, resource), set()).update(rule["verbs"])
+    return granted
 
 
-def test_resourcifier_rbac_covers_the_kinds_it_deploys(stack, deployed):
-    role = live(deployed, "clusterrole", "dm-resourcifier", None)
-    binding = live(deployed, "clusterrolebinding", "dm-resourcifier", None)
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
-        "name": "dm-resourcifier",
-    }
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "resourcifier", "namespace": "dm"}
-    ]
-    pod = live(deployed, "deployment", "resourcifier")["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == "resourcifier"
-
+@pytest.fixture(scope="module")
+def deployed_kinds(stack) -> set[str]:
+    """The kinds the resourcifier applies: those of the examples and common ones."""
     kinds = set(COMMON_KINDS)
     for config in (
         EXAMPLES / "guestbook" / "guestbook.yaml",
@@ -239,19 +277,47 @@ def test_resourcifier_rbac_covers_the_kinds_it_deploys(stack, deployed):
     ):
         expansion = dm_json(stack.manager, "expand", str(config))
         kinds |= {item["properties"]["kind"] for item in expansion["config"]["resources"]}
-    resources = _api_resources(deployed)
-    for kind in sorted(kinds):
-        group, plural = resources[kind]
-        missing = RESOURCIFIER_VERBS - _allowed_verbs(role, group, plural)
-        assert not missing, f"{kind} ({group or 'core'}/{plural}) lacks {sorted(missing)}"
+    return kinds
 
 
-def test_resourcifier_rbac_grants_nothing_on_rbac_or_the_cluster(deployed):
-    role = live(deployed, "clusterrole", "dm-resourcifier", None)
-    groups = {group for rule in role["rules"] for group in rule["apiGroups"]}
-    assert "rbac.authorization.k8s.io" not in groups
-    assert "*" not in groups
-    resources = {name for rule in role["rules"] for name in rule["resources"]}
-    assert not resources & {"*", "nodes", "customresourcedefinitions", "clusterroles"}
-    namespaces = _allowed_verbs(role, "", "namespaces")
-    assert namespaces == {"get", "list", "create"}
+@pytest.mark.parametrize("variant", ["base"], indirect=True)
+def test_resourcifier_rbac_is_exactly_what_it_uses(applied, deployed_kinds):
+    role = live(applied, "clusterrole", "dm-resourcifier", None)
+    binding = live(applied, "clusterrolebinding", "dm-resourcifier", None)
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "dm-resourcifier"}
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "resourcifier", "namespace": "dm"}]
+    assert pod_spec(live(applied, "deployment", "resourcifier"))["serviceAccountName"] == (
+        "resourcifier")
+
+    resources = _api_resources(applied)
+    expected = {resources[kind]: RESOURCIFIER_VERBS for kind in deployed_kinds}
+    expected[resources["Namespace"]] = NAMESPACE_VERBS
+    assert _granted(role) == expected
+
+
+@pytest.mark.parametrize("variant", ["base"], indirect=True)
+def test_only_the_resourcifier_mounts_a_service_account_token(manifests):
+    for name in ("manager", "expander"):
+        pod = pod_spec(find(manifests, "Deployment", name))
+        assert pod["automountServiceAccountToken"] is False
+    assert "automountServiceAccountToken" not in pod_spec(
+        find(manifests, "Deployment", "resourcifier"))
+
+
+def test_every_rbac_rule_says_why():
+    lines = (DEPLOY / "kubernetes" / "base" / "resourcifier.yaml").read_text().splitlines()
+    rules = [index for index, line in enumerate(lines) if line.startswith("- apiGroups:")]
+    assert len(rules) >= 2
+    for index in rules:
+        assert lines[index - 1].startswith("#"), lines[index]
+
+
+def test_kustomize_directories_are_the_documented_ones():
+    assert Path(DEPLOY / "kubernetes" / "base" / "kustomization.yaml").is_file()
+    text = (ROOT / "docs" / "running.md").read_text()
+    for command in ("kubectl apply -k deploy/kubernetes/base",
+                    "kubectl apply -k deploy/kubernetes/overlays/postgresql",
+                    "kubectl apply -k deploy/kubernetes/overlays/sqlite"):
+        assert command in text
