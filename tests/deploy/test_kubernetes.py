@@ -110,8 +110,7 @@ def test_probes_hit_paths_the_running_service_answers(stack, name):
     liveness = container["livenessProbe"]["httpGet"]
     readiness = container["readinessProbe"]["httpGet"]
     assert liveness == {"path": "/healthz", "port": "http"}
-    expected_readiness = "/healthz" if name == "expander" else "/readyz"
-    assert readiness == {"path": expected_readiness, "port": "http"}
+    assert readiness == {"path": "/readyz", "port": "http"}
     url = getattr(stack, name)
     for probe in (liveness, readiness):
         assert requests.get(url + probe["path"], timeout=10).status_code == 200
