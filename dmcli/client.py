@@ -7,8 +7,8 @@ has its own connection. Other modules are imported where they are used, for the 
 reason.
 
 An answer the manager would not give (HTML, a route it lacks, a foreign error body)
-makes the client ask `GET /readyz` who answered: only the manager answers `ready` (or
-its JSON "not ready"). Anything else is reported as "... is not a DM manager".
+makes the client ask `GET /openapi.json` who answered: only the manager serves the
+manager's API document. Anything else is reported as "... is not a DM manager".
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ READ_TIMEOUT = 30.0
 # The manager sends a keep-alive comment every 15 s on an idle event stream.
 STREAM_TIMEOUT = 60.0
 PAGE_SIZE = 500
+# The title of the manager's OpenAPI document (docs/openapi/manager.yaml).
+MANAGER_API_TITLE = "Deployment Manager - manager API"
 
 
 class ManagerError(Exception):
@@ -194,18 +196,19 @@ class ManagerClient:
         )
 
     def _is_manager(self) -> bool:
+        """Whether the service's API document (`GET /openapi.json`, open to every caller)
+        is the manager's: the expander and resourcifier serve their own."""
         try:
-            response = self._send("GET", "/readyz", None, {}, READ_TIMEOUT)
+            response = self._send("GET", "/openapi.json", None, {}, READ_TIMEOUT)
             try:
                 status, body = response.status, response.read()
             finally:
                 response.close()
-        except (ManagerError, OSError):
+            document = json.loads(body) if status == 200 else None
+        except (ManagerError, OSError, ValueError):
             return False
-        if status == 200:
-            return body.strip() == b"ready"
-        message = _json_message(Answer(status, {}, body))
-        return status == 503 and message is not None and message.startswith("not ready")
+        info = document.get("info") if isinstance(document, dict) else None
+        return isinstance(info, dict) and info.get("title") == MANAGER_API_TITLE
 
     # Deployments
 

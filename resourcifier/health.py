@@ -22,11 +22,18 @@ MISSING = "Missing"
 UNKNOWN = "Unknown"
 
 # Why a container waits that will not go away by waiting longer.
-STUCK_REASONS = frozenset({
-    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull",
-    "InvalidImageName", "CreateContainerConfigError", "CreateContainerError",
-    "RunContainerError",
-})
+STUCK_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,32 @@ def health_of(obj: dict[str, Any] | None) -> Health:
     if rule is None:
         return Health(HEALTHY, "exists")
     return rule(obj, obj.get("spec") or {}, obj.get("status") or {})
+
+
+WORKLOADS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
+
+
+def with_pods(health: Health, pods: list[dict[str, Any]]) -> Health:
+    """A workload's `health` told apart by its pods: a pod stuck for good (an image that
+    cannot be pulled, a crash loop) makes a workload that is still progressing Degraded,
+    with that pod's reason."""
+    if health.status != PROGRESSING:
+        return health
+    for pod in pods:
+        found = health_of(pod)
+        if found.status == DEGRADED:
+            name = (pod.get("metadata") or {}).get("name")
+            return Health(DEGRADED, f"{health.message}; pod {name}: {found.message}")
+    return health
+
+
+def pod_selector(obj: dict[str, Any]) -> str | None:
+    """The `-l` selector of a workload's pods, when its spec selects by labels only."""
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    labels = selector.get("matchLabels")
+    if not isinstance(labels, dict) or not labels or selector.get("matchExpressions"):
+        return None
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
 
 
 def _counts(**counts: int) -> Health | None:
@@ -99,10 +132,11 @@ def _deployment(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any
         return Health(DEGRADED, _explained("", failure))
     desired = spec.get("replicas", 1)
     updated = status.get("updatedReplicas", 0)
-    found = (
-        _unobserved(obj, status)
-        or _counts(desired=desired, available=status.get("availableReplicas", 0),
-                   updated=updated, ready=status.get("readyReplicas", 0))
+    found = _unobserved(obj, status) or _counts(
+        desired=desired,
+        available=status.get("availableReplicas", 0),
+        updated=updated,
+        ready=status.get("readyReplicas", 0),
     )
     if found:
         return found
@@ -114,10 +148,15 @@ def _deployment(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any
 
 def _replica_set(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
     desired = spec.get("replicas", 1)
-    return _unobserved(obj, status) or _counts(
-        desired=desired, available=status.get("availableReplicas", 0),
-        ready=status.get("readyReplicas", 0),
-    ) or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    return (
+        _unobserved(obj, status)
+        or _counts(
+            desired=desired,
+            available=status.get("availableReplicas", 0),
+            ready=status.get("readyReplicas", 0),
+        )
+        or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    )
 
 
 def _stateful_set(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
@@ -126,18 +165,30 @@ def _stateful_set(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, A
     # Pods of an OnDelete set are replaced only by hand: not being updated is no fault.
     on_delete = (spec.get("updateStrategy") or {}).get("type") == "OnDelete"
     updated = desired if on_delete else status.get("updatedReplicas", 0)
-    return _unobserved(obj, status) or _counts(
-        desired=desired, available=status.get("availableReplicas", ready), updated=updated,
-        ready=ready,
-    ) or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    return (
+        _unobserved(obj, status)
+        or _counts(
+            desired=desired,
+            available=status.get("availableReplicas", ready),
+            updated=updated,
+            ready=ready,
+        )
+        or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    )
 
 
 def _daemon_set(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
     desired = status.get("desiredNumberScheduled", 0)
-    return _unobserved(obj, status) or _counts(
-        desired=desired, available=status.get("numberAvailable", 0),
-        updated=status.get("updatedNumberScheduled", 0), ready=status.get("numberReady", 0),
-    ) or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    return (
+        _unobserved(obj, status)
+        or _counts(
+            desired=desired,
+            available=status.get("numberAvailable", 0),
+            updated=status.get("updatedNumberScheduled", 0),
+            ready=status.get("numberReady", 0),
+        )
+        or Health(HEALTHY, f"{desired}/{desired} replicas available")
+    )
 
 
 def _job(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> Health:
@@ -166,8 +217,9 @@ def _pod(obj: dict[str, Any], spec: dict[str, Any], status: dict[str, Any]) -> H
         waiting = (container.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") in STUCK_REASONS:
             detail = f" ({waiting['message']})" if waiting.get("message") else ""
-            return Health(DEGRADED, f"container {container.get('name')}: "
-                                    f"{waiting['reason']}{detail}")
+            return Health(
+                DEGRADED, f"container {container.get('name')}: {waiting['reason']}{detail}"
+            )
     if phase == "Failed":
         return Health(DEGRADED, f"failed: {status.get('reason') or _exit_codes(containers)}")
     if _holding(status, "Ready"):

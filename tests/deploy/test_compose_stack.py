@@ -21,8 +21,8 @@ from tests.deploy.compose import (
     on_path_as_docker_compose,
     run_step,
 )
-from tests.docker.engine import engine_client
-from tests.docker.helpers import containers_of, run, running_ids
+from tests.resourcifier.backends.docker.engine import engine_client
+from tests.resourcifier.backends.docker.helpers import containers_of, run, running_ids
 from tests.support import ServiceProcess, free_port, kubectl, wait_until
 
 # Image build (cached after the first), container start-up and a deployment per test.

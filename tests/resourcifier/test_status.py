@@ -8,7 +8,7 @@ import requests
 
 from manager.clients import ResourcifierClient, fixed_url
 from tests.resourcifier.conftest import config_map, deployment, post
-from tests.support import kubectl
+from tests.support import kubectl, wait_until
 
 
 def status(url: str, resources: list[dict], namespace: str) -> list[dict]:
@@ -53,11 +53,9 @@ def test_a_changed_deployment_is_progressing_until_its_controller_observes_it(
 ):
     web = deployment("web")
     post(resourcifier_url, {"resources": [web], "namespace": namespace})
-    write_status(simulator, namespace, "deployment", "web", {
-        "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
-        "availableReplicas": 1})
-    assert status(resourcifier_url, [web], namespace)[0]["health"] == {
-        "status": "Healthy", "message": "1/1 replicas available"}
+    # The simulator's controllers roll it out: its pod is ready after a moment.
+    healthy = {"status": "Healthy", "message": "1/1 replicas available"}
+    wait_until(lambda: status(resourcifier_url, [web], namespace)[0]["health"] == healthy)
     web["properties"]["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
     applied = post(resourcifier_url, {"resources": [web], "namespace": namespace}).json()
     assert applied["resources"][0]["state"]["health"] == {

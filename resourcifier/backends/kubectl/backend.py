@@ -31,7 +31,15 @@ from resourcifier.backends.base import (
 )
 from resourcifier.backends.kubectl.kinds import ServedKinds
 from resourcifier.backends.kubectl.runner import Kubectl, Outcome
-from resourcifier.health import UNKNOWN, Health, health_of
+from resourcifier.health import (
+    PROGRESSING,
+    UNKNOWN,
+    WORKLOADS,
+    Health,
+    health_of,
+    pod_selector,
+    with_pods,
+)
 
 FIELD_MANAGER = "deployment-manager"
 
@@ -59,8 +67,7 @@ class KubectlBackend(Backend):
     def _unserved(self, obj: dict[str, Any]) -> str:
         """Why the cluster has no such kind, with the nearest one it does serve."""
         message = (
-            f'no kind "{obj["kind"]}" is served by the cluster for apiVersion '
-            f'"{obj["apiVersion"]}"'
+            f'no kind "{obj["kind"]}" is served by the cluster for apiVersion "{obj["apiVersion"]}"'
         )
         served = self.kinds.served()
         same_kind = [info for info in served if info.kind == obj["kind"]]
@@ -119,8 +126,25 @@ class KubectlBackend(Backend):
                 # kubectl prints what it found even when it could not look for some.
                 observations.append(Observation(None, Health(UNKNOWN, outcome.reason())))
             else:
-                observations.append(Observation(found, health_of(found)))
+                observations.append(Observation(found, self._health(found)))
         return observations
+
+    def _health(self, obj: dict[str, Any] | None) -> Health:
+        """The object's health; a workload still progressing is told apart by its pods
+        (one more kubectl run, made only then), so one that will never get ready is
+        Degraded with its pods' reason instead of waiting for its deadline."""
+        health = health_of(obj)
+        if obj is None or obj.get("kind") not in WORKLOADS or health.status != PROGRESSING:
+            return health
+        selector = pod_selector(obj)
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        if selector is None or not namespace:
+            return health
+        outcome = self.kubectl.run(["get", "pods", "-n", namespace, "-l", selector, "-o", "json"])
+        if not outcome.ok:
+            return health
+        pods = json.loads(outcome.stdout or "{}").get("items") or []
+        return with_pods(health, pods)
 
     def delete(
         self, objects: list[dict[str, Any]], namespace: str | None, dry_run: bool = False
@@ -145,8 +169,16 @@ class KubectlBackend(Backend):
         # No waiting for finalizers: a namespace may take minutes to empty, and "Deleted"
         # means the cluster accepted the deletion, as `kubectl delete --wait=false` does.
         outcome = self.kubectl.run(
-            ["delete", "--ignore-not-found", "--wait=false", "-o", "name",
-             *_dry_run_flag(dry_run), "-f", "-"],
+            [
+                "delete",
+                "--ignore-not-found",
+                "--wait=false",
+                "-o",
+                "name",
+                *_dry_run_flag(dry_run),
+                "-f",
+                "-",
+            ],
             stdin=_as_stream(reversed(_ordered(stubs))),
         )
         if outcome.ok:
@@ -165,15 +197,17 @@ class KubectlBackend(Backend):
         return results  # type: ignore[return-value]
 
     def get(self, kind: str, name: str, namespace: str | None) -> dict[str, Any]:
-        outcome = self.kubectl.run(["get", "-o", "json", *self._namespace_flag(namespace),
-                                    "--", kind, name])
+        outcome = self.kubectl.run(
+            ["get", "-o", "json", *self._namespace_flag(namespace), "--", kind, name]
+        )
         if outcome.ok:
             return json.loads(outcome.stdout)
         raise _read_error(outcome)
 
     def list(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
-        outcome = self.kubectl.run(["get", "-o", "json", *self._namespace_flag(namespace),
-                                    "--", kind])
+        outcome = self.kubectl.run(
+            ["get", "-o", "json", *self._namespace_flag(namespace), "--", kind]
+        )
         if outcome.ok:
             return [item for doc in _json_documents(outcome.stdout) for item in _items(doc)]
         raise _read_error(outcome)
@@ -185,8 +219,17 @@ class KubectlBackend(Backend):
 
     def _apply(self, objects: list[dict[str, Any]], output: str, dry_run: bool) -> Outcome:
         return self.kubectl.run(
-            ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
-             "-o", output, *_dry_run_flag(dry_run), "-f", "-"],
+            [
+                "apply",
+                "--server-side",
+                f"--field-manager={FIELD_MANAGER}",
+                "--force-conflicts",
+                "-o",
+                output,
+                *_dry_run_flag(dry_run),
+                "-f",
+                "-",
+            ],
             stdin=_as_stream(_ordered(objects)),
         )
 
@@ -282,8 +325,12 @@ def _dry_run_flag(dry_run: bool) -> list[str]:
 
 
 def _ordered(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(objects, key=lambda obj: _FOUNDATIONS.get((group_of(obj["apiVersion"]),
-                                                             obj["kind"]), len(_FOUNDATIONS)))
+    return sorted(
+        objects,
+        key=lambda obj: _FOUNDATIONS.get(
+            (group_of(obj["apiVersion"]), obj["kind"]), len(_FOUNDATIONS)
+        ),
+    )
 
 
 def _as_stream(objects: Iterable[dict[str, Any]]) -> str:
@@ -310,8 +357,10 @@ def _kinds_defined_by(objects: list[dict[str, Any]]) -> dict[tuple[str, str], bo
     """(group, kind) -> namespaced, for every CustomResourceDefinition in the batch."""
     defined = {}
     for obj in objects:
-        if (group_of(obj["apiVersion"]), obj["kind"]) == ("apiextensions.k8s.io",
-                                                           "CustomResourceDefinition"):
+        if (group_of(obj["apiVersion"]), obj["kind"]) == (
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+        ):
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
             if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
