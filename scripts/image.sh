@@ -130,9 +130,10 @@ stage_dm_wheel() {
         "$PY" -m venv "$env" && "$env/bin/python" -m pip install --quiet $requires >&2
     fi
     src="$(mktemp -d "${TMPDIR:-/tmp}/dm-src.XXXXXX")"
+    # -P keeps dmcommon/api_documents a link to docs/openapi, which comes along.
     git ls-files -z --cached --others --exclude-standard -- \
-        pyproject.toml README.md dmcommon manager expander resourcifier dmcli \
-        | xargs -0 cp --parents -t "$src"
+        pyproject.toml README.md dmcommon manager expander resourcifier dmcli docs/openapi \
+        | xargs -0 cp -P --parents -t "$src"
     rm -rf "$STAGE/dm" && mkdir -p "$STAGE/dm"
     (cd "$src" && SOURCE_DATE_EPOCH=315532800 "$env/bin/python" -c \
         'import sys; from setuptools import build_meta; build_meta.build_wheel(sys.argv[1])' \
