@@ -17,7 +17,6 @@ from dmcommon.errors import DMError
 from dmcommon.identity import object_key
 from manager.instances import type_instances
 from manager.models import (
-    CANCELLED,
     DEPLOYED,
     FAILED,
     PENDING,
@@ -268,4 +267,4 @@ def fail_operation(services: Services, operation: Operation, reason: str) -> Non
         services.repository.save_deployment(deployment)
     except DMError:
         pass
-    recorder.finish(CANCELLED if reason.startswith("cancelled") else FAILED, [reason])
+    recorder.finish(FAILED, [reason])

@@ -14,6 +14,7 @@ import time
 from dmcommon.errors import DMError
 from manager import metrics
 from manager.models import (
+    ABORTED,
     CANCELLED,
     FAILED,
     PENDING,
@@ -123,7 +124,7 @@ class Recorder:
         operation.ended_at = utc_now()
         for index, step in enumerate(operation.steps):
             if step.status in (PENDING, RUNNING):
-                step.status = CANCELLED if status == CANCELLED else "Aborted"
+                step.status = CANCELLED if status == CANCELLED else ABORTED
                 step.ended_at = operation.ended_at
                 self._event(index)
         self._events.append({"type": "end", "operation": operation.to_dict()})

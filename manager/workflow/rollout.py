@@ -20,6 +20,8 @@ from manager.models import (
     APPLYING,
     CREATED,
     FAILED,
+    PENDING,
+    RUNNING,
     SUCCEEDED,
     UNCHANGED,
     Health,
@@ -36,6 +38,7 @@ from manager.workflow.services import Services
 APPLY = "apply"
 WAIT = "wait"
 HEALTHY = "Healthy"
+SKIPPED = "Skipped"
 _APPLIED = (CREATED, UNCHANGED)
 
 
@@ -180,9 +183,9 @@ class Rollout:
             and recorder.status_of(records[i].name, WAIT) != SUCCEEDED
         ]
         for i in level:
-            if i not in waiting and recorder.status_of(records[i].name, WAIT) is not None:
-                if recorder.status_of(records[i].name, WAIT) not in (SUCCEEDED, "Skipped"):
-                    recorder.end(recorder.step(records[i].name, WAIT), "Skipped", "not applied")
+            # A resource that was not applied has nothing to wait for.
+            if i not in waiting and recorder.status_of(records[i].name, WAIT) in (PENDING, RUNNING):
+                recorder.end(recorder.step(records[i].name, WAIT), SKIPPED, "not applied")
         if not waiting:
             return []
         for i in waiting:

@@ -19,6 +19,7 @@ from manager.models import (
     APPLY_PREVIEW,
     CREATE,
     DELETE,
+    IN_PROGRESS,
     ROLLBACK,
     SYNC,
     UPDATE,
@@ -146,7 +147,7 @@ class Runner:
         after = ""
         while page := repository.list_deployments(100, after):
             for deployment in page:
-                if deployment.latest_manifest and not deployment.state.status.endswith("ing"):
+                if deployment.latest_manifest and deployment.state.status not in IN_PROGRESS:
                     try:
                         check_drift(self.services, deployment.name)
                     except DMError as error:

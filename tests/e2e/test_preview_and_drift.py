@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.e2e.test_health import web
 from tests.manager.conftest import start_manager
 from tests.manager.test_e2e_workflow import config_map, live, template
 from tests.support import kubectl
@@ -18,24 +19,7 @@ def dm(request, tmp_path, simulator, expander_url, resourcifier_url):
 
 
 def deployment(replicas: int) -> dict:
-    labels = {"app": "web"}
-    return {
-        "name": "web",
-        "type": "Deployment",
-        "properties": {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
-                },
-            },
-        },
-    }
+    return web("nginx:1.25", replicas)
 
 
 def service() -> dict:
