@@ -2,49 +2,53 @@
 
 from __future__ import annotations
 
-import json
-
 import requests
 
+from kubesim.client import SimControl
 from manager.clients import ResourcifierClient, fixed_url
 from tests.resourcifier.conftest import config_map, deployment, post
-from tests.support import kubectl, wait_until
+from tests.support import wait_until
 
 
 def status(url: str, resources: list[dict], namespace: str) -> list[dict]:
-    response = requests.post(f"{url}/configurations/status",
-                             json={"resources": resources, "namespace": namespace}, timeout=60)
+    response = requests.post(
+        f"{url}/configurations/status",
+        json={"resources": resources, "namespace": namespace},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     return response.json()["resources"]
 
 
-def write_status(simulator, namespace: str, kind: str, name: str, value: dict) -> None:
-    """Write an object's status as its controller or kubelet would."""
-    kubectl(simulator.kubeconfig, "patch", kind, name, "-n", namespace, "--subresource=status",
-            "--type=merge", "-p", json.dumps({"status": value}))
-
-
 def pod(name: str, image: str) -> dict:
-    return {"name": name, "type": "Pod", "properties": {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-        "spec": {"containers": [{"name": "main", "image": image}]}}}
+    return {
+        "name": name,
+        "type": "Pod",
+        "properties": {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {"containers": [{"name": "main", "image": image}]},
+        },
+    }
 
 
 def test_a_pod_whose_image_cannot_be_pulled_is_degraded_with_the_reason(
     resourcifier_url, simulator, namespace
 ):
-    broken = pod("broken", "registry.invalid/app:1")
-    post(resourcifier_url, {"resources": [broken], "namespace": namespace})
-    write_status(simulator, namespace, "pod", "broken", {"phase": "Pending", "containerStatuses": [
-        {"name": "main", "ready": False, "restartCount": 0, "state": {"waiting": {
-            "reason": "ImagePullBackOff",
-            "message": 'Back-off pulling image "registry.invalid/app:1"'}}}]})
-    [answered] = status(resourcifier_url, [broken], namespace)
-    assert answered["health"] == {
-        "status": "Degraded",
-        "message": 'container main: ImagePullBackOff (Back-off pulling image '
-                   '"registry.invalid/app:1")',
-    }
+    control = SimControl(simulator.url)
+    control.never_ready("registry.invalid/*", "ImagePullBackOff")
+    try:
+        broken = pod("broken", "registry.invalid/app:1")
+        post(resourcifier_url, {"resources": [broken], "namespace": namespace})
+        [answered] = wait_until(
+            lambda: (lambda found: found if found[0]["health"]["status"] == "Degraded" else None)(
+                status(resourcifier_url, [broken], namespace)
+            )
+        )
+    finally:
+        control.clear_faults()
+    assert answered["health"]["message"].startswith("container main: ImagePullBackOff")
     assert answered["live"]["status"]["phase"] == "Pending"
 
 
@@ -59,7 +63,9 @@ def test_a_changed_deployment_is_progressing_until_its_controller_observes_it(
     web["properties"]["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
     applied = post(resourcifier_url, {"resources": [web], "namespace": namespace}).json()
     assert applied["resources"][0]["state"]["health"] == {
-        "status": "Progressing", "message": "generation 2 not observed yet"}
+        "status": "Progressing",
+        "message": "generation 2 not observed yet",
+    }
 
 
 def test_the_managers_client_reads_every_resource_in_order(resourcifier_url, namespace):
