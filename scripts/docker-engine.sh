@@ -4,7 +4,9 @@
 #
 # Idempotent: an engine that already answers (DOCKER_HOST or the default socket) is
 # used as it is; otherwise Debian's docker.io is installed when missing and dockerd is
-# started in the background with the vfs storage driver, which works everywhere.
+# started in the background with the overlay2 storage driver where the kernel lets us
+# mount an overlay, else vfs, which works everywhere but copies a whole image for every
+# container and build step. DM_DOCKER_STORAGE_DRIVER picks one.
 # Logs and the pid file go to $DM_DOCKER_STATE (default /tmp/dm-dockerd).
 set -euo pipefail
 
@@ -29,6 +31,20 @@ engine_answers() {
     docker info >/dev/null 2>&1
 }
 
+storage_driver() {
+    local probe driver=vfs
+    probe="$(mktemp -d)"
+    mkdir "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+    if mount -t overlay overlay \
+        -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" \
+        "$probe/merged" 2>/dev/null; then
+        umount "$probe/merged"
+        driver=overlay2
+    fi
+    rm -rf "$probe"
+    echo "$driver"
+}
+
 if ! command -v docker >/dev/null || { ! engine_answers && ! command -v dockerd >/dev/null; }; then
     apt_install docker.io
 fi
@@ -43,10 +59,11 @@ if ! engine_answers; then
     if [ -f "$STATE/dockerd.pid" ] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
         echo "dockerd (pid $(cat "$STATE/dockerd.pid")) is starting"
     else
-        echo "starting dockerd (log: $STATE/dockerd.log)"
+        driver="${DM_DOCKER_STORAGE_DRIVER:-$(storage_driver)}"
+        echo "starting dockerd with the $driver storage driver (log: $STATE/dockerd.log)"
         # No iptables: containers only need to reach each other on user-defined networks
         # and the host through published ports, which docker-proxy serves without NAT.
-        nohup dockerd --storage-driver=vfs --iptables=false --ip6tables=false \
+        nohup dockerd --storage-driver="$driver" --iptables=false --ip6tables=false \
             --pidfile "$STATE/dockerd.pid" >"$STATE/dockerd.log" 2>&1 &
     fi
     for _ in $(seq 1 120); do
