@@ -36,8 +36,6 @@ import click
 from dmcli.processes import ChildError, Supervisor, answers, console_script, port_is_free
 
 WATCH_INTERVAL = 0.2
-# How long the resourcifier may take to reach the cluster (or engine) at start-up.
-BACKEND_READY_TIMEOUT = 15.0
 
 
 def _check_port_free(host: str, port: int, option: str) -> None:
@@ -82,9 +80,10 @@ def check_kube_config(kubeconfig: str | None, context: str | None) -> None:
         )
 
 
-def _wait_for_backend(stack: Supervisor, url: str, backend: str) -> None:
-    """Wait until the resourcifier reaches its cluster or engine; else fail saying why."""
-    deadline = time.monotonic() + BACKEND_READY_TIMEOUT
+def _wait_for_backend(stack: Supervisor, url: str, backend: str, timeout: float) -> None:
+    """Wait up to `timeout` seconds until the resourcifier reaches its cluster or engine;
+    else fail saying why."""
+    deadline = time.monotonic() + timeout
     while True:
         stack.check_running()
         problem = answers(f"{url}/readyz", timeout=10)
@@ -135,6 +134,7 @@ def run(
     workers: int,
     kubeconfig: str | None,
     kube_context: str | None,
+    ready_timeout: float,
 ) -> None:
     """Check, start and watch the stack of `dm up` until a stop signal (see the module)."""
     if backend == "docker":
@@ -223,7 +223,7 @@ def run(
         )
         stack.wait_until_answering(expander, f"{urls['expander']}/healthz")
         stack.wait_until_answering(resourcifier, f"{urls['resourcifier']}/healthz")
-        _wait_for_backend(stack, urls["resourcifier"], backend)
+        _wait_for_backend(stack, urls["resourcifier"], backend, ready_timeout)
         auth = {"Authorization": f"Bearer {token}"} if token else None
         stack.wait_until_answering(manager, f"{urls['manager']}/readyz", auth)
         click.echo(_what_now(cluster, data_dir, urls, sim_kubeconfig, manager_port), nl=True)

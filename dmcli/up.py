@@ -45,6 +45,14 @@ def default_data_dir() -> Path:
     show_default=True,
     help="docker: run the resources on the Docker engine (DOCKER_HOST) instead of a cluster",
 )
+@click.option(
+    "--ready-timeout",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="how long the resourcifier may take to reach the cluster or engine at start-up",
+)
 @click.pass_context
 def up(ctx: click.Context, **options: object) -> None:
     """Run the manager, expander and resourcifier locally until Ctrl-C."""

@@ -11,6 +11,20 @@ import pytest
 from tests.support import ServiceProcess, start_manager, start_service, start_simulator
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules marked slow first, keeping the order within each group.
+
+    The suite runs one module per worker at a time (`--dist loadfile`), in this order;
+    a long module that starts last would run on alone after the others finish.
+    """
+
+    def quick(item: pytest.Item) -> bool:
+        module = item.getparent(pytest.Module)
+        return module is None or module.get_closest_marker("slow") is None
+
+    items.sort(key=quick)
+
+
 @dataclass
 class Simulator:
     process: ServiceProcess

@@ -19,6 +19,9 @@ from tests.dmcli.runner import DM, dm_json, new_namespace, run_dm
 from tests.resourcifier.backends.docker.engine import engine_client, remove_namespace_leftovers
 from tests.support import free_port, kubectl, wait_until
 
+# Most tests start a whole stack of four processes.
+pytestmark = pytest.mark.slow
+
 GUESTBOOK = Path(__file__).resolve().parents[2] / "examples" / "guestbook" / "guestbook.yaml"
 READY_LINE = "Press Ctrl-C to stop."
 
@@ -282,13 +285,22 @@ def test_a_cluster_that_does_not_answer_is_reported_and_the_stack_stopped(tmp_pa
         "contexts:\n- name: dead\n  context: {cluster: dead, user: u}\n"
         "users:\n- name: u\n  user: {}\n"
     )
-    result = run_up(tmp_path, "--kubeconfig", str(kubeconfig))
+    result = run_up(tmp_path, "--kubeconfig", str(kubeconfig), "--ready-timeout", "1")
     assert result.returncode == 1
     assert result.stderr.startswith(
         "Error: the resourcifier cannot reach the cluster: the cluster does not answer: "
     )
     assert result.stderr.strip().endswith("; check --kubeconfig and --context")
     assert "DM is up" not in result.stdout
+
+
+def test_a_negative_ready_timeout_is_a_usage_error(tmp_path):
+    result = run_up(tmp_path, "--cluster", "sim", "--ready-timeout", "-1")
+    # The wording is click's; what matters is a usage error naming the option, before
+    # anything starts.
+    assert result.returncode == 2
+    assert "'--ready-timeout'" in result.stderr.splitlines()[-1]
+    assert not (tmp_path / "d").exists()
 
 
 def test_docker_backend_refuses_a_cluster_flag(tmp_path):
