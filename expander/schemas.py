@@ -66,6 +66,11 @@ def remember(filename: str, text: str) -> None:
     _kept_size += len(text)
 
 
+def remembered_bytes() -> int:
+    """Schema text whose checked outcome this process keeps; it grows when one is kept."""
+    return _kept_size
+
+
 def _shares_nodes(document: Any) -> bool:
     seen: set[int] = set()
     stack = [document]
