@@ -41,8 +41,10 @@ __all__ = ["failure", "main", "read_frame", "write_frame"]
 _SPARES = 2
 # How long requests must pause before a spare that lacks the latest templates is replaced.
 _SETTLE_SECONDS = 0.05
-# How often children killed but not yet gone are looked for while nothing else is to do.
+# How soon children killed but not yet gone are looked for again while nothing else is to
+# do; the wait doubles while they linger, up to the longest.
 _REAP_SECONDS = 0.002
+_LONGEST_REAP_SECONDS = 0.25
 # Bodies of answered requests whose templates are still to be kept; older ones are dropped.
 _BODIES_KEPT = 2
 # Digests of the latest bodies remembered: the same body again has nothing new to keep.
@@ -84,6 +86,7 @@ class _Server:
         self._answers = answers
         self._spares: deque[Child] = deque()
         self._dying: list[Child] = []
+        self._reap_pause = _REAP_SECONDS
         self._bodies: deque[bytes] = deque(maxlen=_BODIES_KEPT)
         self._remembered: deque[bytes] = deque(maxlen=_DIGESTS_KEPT)
         self._compilation: JinjaCompilation | None = None
@@ -111,8 +114,7 @@ class _Server:
         answer = failed or collect(child, Limits.from_dict(json.loads(limits)))
         write_frame(self._answers, answer)
         self._answered_at = time.monotonic()
-        child.kill()
-        self._dying.append(child)
+        self._dispose(child)
         self._bodies.append(body)
 
     def _take_spare(self) -> Child:
@@ -175,7 +177,8 @@ class _Server:
         """How long to wait for a request before looking for work again (None: no work)."""
         pauses = []
         if self._dying:
-            pauses.append(_REAP_SECONDS)
+            pauses.append(self._reap_pause)
+            self._reap_pause = min(2 * self._reap_pause, _LONGEST_REAP_SECONDS)
         if self._compilation is not None:
             pauses.append(max(self._compilation.deadline - time.monotonic(), 0))
         if any(child.generation != self._generation for child in self._spares):
@@ -194,12 +197,15 @@ class _Server:
     def _dispose(self, child: Child) -> None:
         child.kill()
         self._dying.append(child)
+        self._reap_pause = _REAP_SECONDS
 
     def _reap(self) -> bool:
         """Reap the children that have exited; whether there were any."""
         alive = [child for child in self._dying if not child.reaped()]
         reaped = len(alive) < len(self._dying)
         self._dying = alive
+        if reaped:
+            self._reap_pause = _REAP_SECONDS
         return reaped
 
     def _stop(self) -> None:
