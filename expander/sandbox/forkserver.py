@@ -36,7 +36,7 @@ from expander.sandbox.answers import failure, warm_up
 from expander.sandbox.children import HEADER, Child, collect, hand_over, spawn
 from expander.sandbox.remember import JinjaCompilation, kept_size, remember
 
-__all__ = ["failure", "main", "read_frame", "write_frame"]
+__all__ = ["failure", "main", "read_frame", "write_frames"]
 
 _SPARES = 2
 # How long requests must pause before a spare that lacks the latest templates is replaced.
@@ -71,9 +71,9 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def write_frame(stream: BinaryIO, data: bytes) -> None:
-    """Write one frame and flush it."""
-    stream.write(HEADER.pack(len(data)) + data)
+def write_frames(stream: BinaryIO, *frames: bytes) -> None:
+    """Write frames in one go and flush them: the reader wakes once for all of them."""
+    stream.write(b"".join(part for data in frames for part in (HEADER.pack(len(data)), data)))
     stream.flush()
 
 
@@ -112,7 +112,7 @@ class _Server:
         child = self._take_spare()
         failed = hand_over(child, limits, body)
         answer = failed or collect(child, Limits.from_dict(json.loads(limits)))
-        write_frame(self._answers, answer)
+        write_frames(self._answers, answer)
         self._answered_at = time.monotonic()
         self._dispose(child)
         self._bodies.append(body)
