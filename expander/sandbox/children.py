@@ -149,7 +149,7 @@ def hand_over(child: Child, limits_frame: bytes, body: bytes) -> bytes | None:
 
 def collect(child: Child, limits: Limits) -> bytes:
     """The child's answer, or the reason it gave none."""
-    data, problem = read_until_closed(
+    data, problem = _read_answer(
         child.answer_fd, limits.timeout, limits.max_output_bytes + 1024 * 1024
     )
     if problem == "timeout":
@@ -167,11 +167,13 @@ def collect(child: Child, limits: Limits) -> bytes:
     return failure(400, *_describe_death(child.status or 0, limits))
 
 
-def read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | None]:
-    """Everything written to `fd` until it closes; or the problem: "timeout" or "size"."""
+def _read_answer(fd: int, timeout: float, cap: int) -> tuple[bytes, str | None]:
+    """What the child writes to `fd`, up to the end of its frame or until it closes it;
+    or the problem: "timeout" or "size"."""
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     size = 0
+    expected = None
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -186,6 +188,11 @@ def read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | N
         if size > cap:
             return b"", "size"
         chunks.append(chunk)
+        if expected is None and size >= HEADER.size:
+            expected = HEADER.size + HEADER.unpack_from(b"".join(chunks))[0]
+        if size == expected:
+            # Complete: what is left of the child (closing, exiting) is not waited for.
+            return b"".join(chunks), None
 
 
 def _describe_death(status: int, limits: Limits) -> tuple[str, str]:
