@@ -82,7 +82,7 @@ def _build(text: str) -> Any:
     # A plain scalar whose first character starts no implicit resolver's pattern is a
     # string, as `loader.resolve` would decide, without trying any pattern.
     resolvers = loader.yaml_implicit_resolvers
-    first_resolved = resolvers if None not in resolvers else _EVERYTHING
+    wildcard = None in resolvers
     plain = _PLAIN_VALUES
     if len(plain) > _PLAIN_VALUES_KEPT:
         plain.clear()
@@ -101,7 +101,7 @@ def _build(text: str) -> Any:
             if event.anchor is not None or event.tag is not None:
                 raise _Unusual()
             value = event.value
-            if event.implicit[0] and (not value or value[0] in first_resolved):
+            if event.implicit[0] and (wildcard or not value or value[0] in resolvers):
                 known = plain.get(value, _NO_KEY)
                 if known is _NO_KEY:
                     scalar = value
@@ -147,15 +147,6 @@ _Scalar, _StreamEnd, _DocumentEnd = yaml.ScalarEvent, yaml.StreamEndEvent, yaml.
 _MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
 _SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 
-
-class _Everything:
-    """Contains every character."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_EVERYTHING = _Everything()
 
 
 def _plain_value(loader: Any, text: str) -> Any:
