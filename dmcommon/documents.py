@@ -79,23 +79,29 @@ def _build(text: str) -> Any:
     builds them; raises _Unusual for a document it leaves to that loader."""
     loader = _Loader(text)
     get_event = loader.get_event
+    # A plain scalar whose first character starts no implicit resolver's pattern is a
+    # string, as `loader.resolve` would decide, without trying any pattern.
+    resolvers = loader.yaml_implicit_resolvers
+    wildcard = None in resolvers
     plain = _PLAIN_VALUES
     if len(plain) > _PLAIN_VALUES_KEPT:
         plain.clear()
     get_event()
-    if isinstance(get_event(), yaml.StreamEndEvent):
+    if type(get_event()) is _StreamEnd:
         return None
-    # Each open collection with the key awaiting its value (mappings only).
-    stack: list[list[Any]] = []
-    result = None
+    # The innermost open collection, the key awaiting its value in it (mappings only),
+    # and the same pair for each collection around it.
+    container: Any = None
+    key: Any = _NO_KEY
+    outer: list[tuple[Any, Any]] = []
     while True:
         event = get_event()
         kind = type(event)
-        if kind is yaml.ScalarEvent:
+        if kind is _Scalar:
             if event.anchor is not None or event.tag is not None:
                 raise _Unusual()
             value = event.value
-            if event.implicit[0]:
+            if event.implicit[0] and (wildcard or not value or value[0] in resolvers):
                 known = plain.get(value, _NO_KEY)
                 if known is _NO_KEY:
                     scalar = value
@@ -104,38 +110,43 @@ def _build(text: str) -> Any:
                         plain[scalar] = value
                 else:
                     value = known
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+        elif kind is _MappingStart or kind is _SequenceStart:
             if event.anchor is not None or event.tag is not None:
                 raise _Unusual()
-            if len(stack) >= MAX_DEPTH:
+            if len(outer) >= MAX_DEPTH:
                 raise TooDeep()
-            stack.append([{} if kind is yaml.MappingStartEvent else [], _NO_KEY])
+            outer.append((container, key))
+            container = {} if kind is _MappingStart else []
+            key = _NO_KEY
             continue
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            value = stack.pop()[0]
-        elif kind is yaml.DocumentEndEvent:
-            if not isinstance(get_event(), yaml.StreamEndEvent):
+        elif kind is _MappingEnd or kind is _SequenceEnd:
+            value = container
+            container, key = outer.pop()
+        elif kind is _DocumentEnd:
+            if type(get_event()) is not _StreamEnd:
                 raise _Unusual()
-            return result
+            return container
         else:
             raise _Unusual()
-        if not stack:
-            result = value
-            continue
-        top = stack[-1]
-        container = top[0]
         if type(container) is list:
             container.append(value)
-        elif top[1] is _NO_KEY:
-            if type(value) in (dict, list):
+        elif container is None:
+            # The document's own node: kept where the end of the document finds it.
+            container = value
+        elif key is _NO_KEY:
+            if type(value) is dict or type(value) is list:
                 raise _Unusual()
-            top[1] = value
+            key = value
         else:
-            container[top[1]] = value
-            top[1] = _NO_KEY
+            container[key] = value
+            key = _NO_KEY
 
 
 _NO_KEY = object()
+_Scalar, _StreamEnd, _DocumentEnd = yaml.ScalarEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent
+_MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+
 
 
 def _plain_value(loader: Any, text: str) -> Any:

@@ -10,6 +10,7 @@ its value never appears in a violation message (dmcommon.redact).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ import yaml
 from dmcommon.documents import TooDeep, load_yaml
 from dmcommon.errors import BadRequest
 from dmcommon.redact import Redactor, leaf_texts, values_at
+from expander.schema_refs import inline_local_refs
 
 _NOT_SCHEMA_KEYS = ("info", "imports")
 _META = jsonschema.Draft4Validator(jsonschema.Draft4Validator.META_SCHEMA)
@@ -34,11 +36,14 @@ class SchemaError(BadRequest):
 @dataclass(frozen=True)
 class _Checked:
     """What a schema's text alone decides: its JSON Schema part (read only), its
-    `imports:` entries as `(name, path)`, and why it is invalid (None when it is not)."""
+    `imports:` entries as `(name, path)`, why it is invalid (None when it is not), and
+    what properties are validated against (the JSON Schema part, or a copy that looks
+    up fewer references: `expander.schema_refs`)."""
 
     document: dict[str, Any]
     imports: list[tuple[str | None, str | None]]
     problem: str | None
+    validated: dict[str, Any] | None = None
 
 
 # Schemas checked once and kept by the fork server, so its children skip the work.
@@ -60,10 +65,18 @@ def remember(filename: str, text: str) -> None:
         document = _load_yaml(filename, text)
         if _shares_nodes(document):
             return
-        _CHECKED[key] = _check(filename, document)
+        checked = _check(filename, document)
     except SchemaError:
         return
+    if checked.problem is None:
+        checked = dataclasses.replace(checked, validated=inline_local_refs(checked.document))
+    _CHECKED[key] = checked
     _kept_size += len(text)
+
+
+def remembered_bytes() -> int:
+    """Schema text whose checked outcome this process keeps; it grows when one is kept."""
+    return _kept_size
 
 
 def _shares_nodes(document: Any) -> bool:
@@ -129,7 +142,9 @@ class Schema:
             self.document, default_specification=referencing.jsonschema.DRAFT4
         )
         self.registry = referencing.Registry(retrieve=retrieve).with_resource(filename, resource)
-        self.validator = jsonschema.Draft4Validator(self.document, registry=self.registry)
+        self.validator = jsonschema.Draft4Validator(
+            checked.validated or self.document, registry=self.registry
+        )
         self._resolver = self.registry.resolver(filename)
         # `$ref` lookups made while filling defaults, each made once: the same resolvers
         # recur, since resolved references carry theirs.

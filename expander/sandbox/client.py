@@ -22,7 +22,7 @@ from pathlib import Path
 from dmcommon.errors import BadRequest, DMError, ServiceUnavailable
 from expander.metrics import expansion_ended, sandbox_killed
 from expander.models import Limits
-from expander.sandbox.forkserver import failure, read_frame, write_frame
+from expander.sandbox.forkserver import failure, read_frame, write_frames
 
 _ERRORS = {400: BadRequest, 503: ServiceUnavailable}
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -96,8 +96,7 @@ class Sandbox:
         for _ in range(2):
             try:
                 process = self._running()
-                write_frame(process.stdin, limits)
-                write_frame(process.stdin, body)
+                write_frames(process.stdin, limits, body)
                 ready, _, _ = select.select([process.stdout], [], [], timeout)
                 if not ready:
                     sandbox_killed("unresponsive")

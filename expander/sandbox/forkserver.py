@@ -1,16 +1,18 @@
-"""The fork server: a clean process that keeps one confined child ready per expansion.
+"""The fork server: a clean process that hands each expansion to a fresh confined child.
 
 `expander.sandbox.client` starts it with an empty environment, so neither it nor its children
 ever hold the service's settings or secrets. It loads the engine once and exercises it
-(a confined child cannot open files, so it cannot load modules later), then keeps one
-*spare* child forked ahead of time, so forking is not on a request's path. A child is
-confined (`expander.sandbox.confinement`: no environment, no privileges, no files, no
-forking), then gets the request, takes on the request's CPU-time and address-space
-limits, expands, writes its answer and exits.
+(a confined child cannot open files, so it cannot load modules later), then serves
+requests from stdin, each in a child of its own (`expander.sandbox.children`) that
+serves exactly that one request, so nothing carries over from one request to the next.
 
-The server enforces the wall-clock limit and the answer's size, kills the child's
-process group when done, and forks the next spare. A child serves exactly one request,
-so nothing carries over from one request to the next.
+A request goes to a *spare*: a child forked and primed ahead of time, so neither forking
+nor priming is on the request's path. Everything else waits until the request is
+answered and no other is waiting: reaping the children done with, keeping what the
+request compiled (`expander.sandbox.remember`), forking spares to keep `_SPARES` ready,
+and replacing spares forked before the latest templates were kept once requests pause.
+Each of these is a short step, and stdin is checked between steps, so a request that
+arrives waits for one step at most.
 
 Frames on all pipes are an 8-byte big-endian length followed by that many bytes. The
 service sends two frames (the limits as JSON, then the request body) and gets one: an
@@ -19,344 +21,201 @@ answer, which is a 3-digit HTTP status followed by the JSON body.
 
 from __future__ import annotations
 
-import codecs
-import datetime
 import gc
+import hashlib
 import json
-import marshal
 import os
-import random
 import select
-import signal
-import struct
 import sys
 import time
-from dataclasses import dataclass
+from collections import deque
 from typing import BinaryIO
 
-from dmcommon.errors import DMError
-from expander.engine import Expander, to_json
-from expander.models import ExpansionRequest, Limits
-from expander.sandbox.confinement import (
-    FIRST_FD,
-    current_address_space,
-    isolate,
-    limit_resources,
-)
-from expander.templates.jinja import SHARED_BYTECODE
+from expander.models import Limits
+from expander.sandbox.answers import failure, warm_up
+from expander.sandbox.children import HEADER, Child, collect, hand_over, spawn
+from expander.sandbox.remember import JinjaCompilation, kept_size, remember
 
-_HEADER = struct.Struct(">Q")
-_ANSWER_FD = FIRST_FD
-_REQUEST_FD = FIRST_FD + 1
-_FAILED = 70
+__all__ = ["failure", "main", "read_frame", "write_frames"]
+
+_SPARES = 2
+# How long requests must pause before a spare that lacks the latest templates is replaced.
+_SETTLE_SECONDS = 0.05
+# How soon children killed but not yet gone are looked for again while nothing else is to
+# do; the wait doubles while they linger, up to the longest.
+_REAP_SECONDS = 0.002
+_LONGEST_REAP_SECONDS = 0.25
+# Bodies of answered requests whose templates are still to be kept; older ones are dropped.
+_BODIES_KEPT = 2
+# Digests of the latest bodies remembered: the same body again has nothing new to keep.
+_DIGESTS_KEPT = 64
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
     """One frame from `stream`, or None at end of file."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
+    header = _read_exactly(stream, HEADER.size)
+    if header is None:
         return None
-    (size,) = _HEADER.unpack(header)
-    data = stream.read(size)
-    return data if len(data) == size else None
+    (size,) = HEADER.unpack(header)
+    return _read_exactly(stream, size)
 
 
-def write_frame(stream: BinaryIO, data: bytes) -> None:
-    """Write one frame and flush it."""
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def failure(status: int, message: str, killed: str | None = None) -> bytes:
-    """An error answer; `killed` says why the expansion's process was stopped, if it was."""
-    body = {"status": status, "message": message}
-    if killed:
-        body["killed"] = killed
-    return b"%03d" % status + json.dumps(body).encode()
-
-
-def expand_to_answer(body: bytes, limits: Limits) -> bytes:
-    """Expand a request body and return the answer, success or error."""
-    try:
-        request = ExpansionRequest.from_dict(json.loads(body))
-        result = Expander(request, limits).expand().to_dict()
-        answer = b"200" + to_json(result).encode()
-    except DMError as error:
-        return failure(error.status, error.message)
-    except MemoryError:
-        return failure(
-            400, f"template expansion exceeded the memory limit of {limits.memory_mb} MiB"
-        )
-    except RecursionError:
-        return failure(400, "template expansion recursed too deeply")
-    except (TypeError, ValueError) as error:
-        return failure(400, f"the expansion cannot be written as JSON: {error}")
-    if len(answer) > limits.max_output_bytes:
-        return failure(
-            400,
-            f"the expanded configuration is {len(answer) - 3} bytes, larger than the limit of"
-            f" {limits.max_output_bytes} bytes",
-        )
-    return answer
-
-
-@dataclass
-class _Child:
-    """A forked child waiting for its request."""
-
-    pid: int
-    request_fd: int
-    answer_fd: int
-
-    def close(self) -> None:
-        """Kill the child's process group, reap it and close the pipes."""
-        _reap(self.pid)
-        for fd in (self.request_fd, self.answer_fd):
-            if fd >= 0:
-                os.close(fd)
-
-
-def _reap(pid: int) -> int:
-    """Kill a child and its process group; return its wait status."""
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
-        return os.waitpid(pid, 0)[1]
-    except ChildProcessError:
-        return 0
-
-
-def _spawn(devnull: int) -> _Child:
-    address_space = current_address_space()
-    request_read, request_write = os.pipe()
-    answer_read, answer_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(request_write)
-            os.close(answer_read)
-            isolate(devnull, answer_write, request_read)
-            _child(address_space)
-            os._exit(0)
-        finally:
-            os._exit(_FAILED)
-    os.close(request_read)
-    os.close(answer_write)
-    return _Child(pid, request_write, answer_read)
-
-
-def _child(address_space: int) -> None:
-    # Expanding a sample while waiting copies most of the pages an expansion writes to
-    # (reference counts), so the request itself meets far fewer copy-on-write faults.
-    expand_to_answer(_PRIMING, Limits())
-    request = _read_all(_REQUEST_FD)
-    os.close(_REQUEST_FD)
-    (size,) = _HEADER.unpack_from(request)
-    limits = Limits.from_dict(json.loads(request[_HEADER.size:_HEADER.size + size]))
-    body = request[_HEADER.size + size:]
-    # The request itself is already in memory; the limit is on what expansion adds.
-    limit_resources(limits, address_space + 4 * len(request))
-    random.seed()
-    answer = expand_to_answer(body, limits)
-    _write_all(_ANSWER_FD, _HEADER.pack(len(answer)) + answer)
-    os.close(_ANSWER_FD)
-
-
-def _read_all(fd: int) -> bytes:
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     chunks = []
-    while chunk := os.read(fd, 1 << 20):
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
         chunks.append(chunk)
+        size -= len(chunk)
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def write_frames(stream: BinaryIO, *frames: bytes) -> None:
+    """Write frames in one go and flush them: the reader wakes once for all of them."""
+    stream.write(b"".join(part for data in frames for part in (HEADER.pack(len(data)), data)))
+    stream.flush()
 
 
-def hand_over(child: _Child, limits_frame: bytes, body: bytes) -> bytes | None:
-    """Send `child` its request; None, or the failure answer when the child is gone."""
-    try:
-        _write_all(child.request_fd, _HEADER.pack(len(limits_frame)) + limits_frame + body)
-    except OSError:
-        return failure(503, "the template sandbox lost a worker process; try again")
-    finally:
-        os.close(child.request_fd)
-        child.request_fd = -1
-    return None
+class _Server:
+    """Answers the requests read from `requests` on `answers`, and works between them."""
 
+    def __init__(self, devnull: int, requests: BinaryIO, answers: BinaryIO):
+        self._devnull = devnull
+        self._requests = requests
+        self._answers = answers
+        self._spares: deque[Child] = deque()
+        self._dying: list[Child] = []
+        self._reap_pause = _REAP_SECONDS
+        self._bodies: deque[bytes] = deque(maxlen=_BODIES_KEPT)
+        self._remembered: deque[bytes] = deque(maxlen=_DIGESTS_KEPT)
+        self._compilation: JinjaCompilation | None = None
+        # Grows with what the server keeps; spares forked before a change lack it.
+        self._generation = 0
+        self._kept = kept_size()
+        self._answered_at = time.monotonic()
 
-def collect(child: _Child, limits: Limits) -> bytes:
-    """The child's answer, or the reason it gave none."""
-    data, problem = _read_until_closed(
-        child.answer_fd, limits.timeout, limits.max_output_bytes + 1024 * 1024
-    )
-    if problem == "timeout":
-        return failure(
-            400, f"template expansion took longer than {limits.timeout:g} seconds", "timeout"
-        )
-    if problem == "size":
-        limit = limits.max_output_bytes
-        return failure(
-            400, f"the expansion's output is larger than the limit of {limit} bytes", "output"
-        )
-    if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
-        return data[_HEADER.size:]
-    _, status = os.waitpid(child.pid, 0)
-    return failure(400, *_describe_death(status, limits))
-
-
-def _read_until_closed(fd: int, timeout: float, cap: int) -> tuple[bytes, str | None]:
-    """Everything written to `fd` until it closes; or the problem: "timeout" or "size"."""
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return b"", "timeout"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks), None
-        size += len(chunk)
-        if size > cap:
-            return b"", "size"
-        chunks.append(chunk)
-
-
-def _describe_death(status: int, limits: Limits) -> tuple[str, str]:
-    """Why a child died without an answer: the message, and the reason in a word."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        if sig in (signal.SIGXCPU, signal.SIGKILL):
-            return (
-                f"template expansion used more than {limits.cpu_seconds} seconds of CPU time",
-                "cpu",
-            )
-        return f"template expansion crashed (signal {signal.Signals(sig).name})", "crash"
-    return (
-        "template expansion stopped without an answer; it most likely exceeded the memory"
-        f" limit of {limits.memory_mb} MiB",
-        "memory",
-    )
-
-
-_WARM_UP = {
-    "template": {
-        "name": "warm-up",
-        "content": "resources:\n- {name: a, type: t.jinja}\n- {name: b, type: t.py}\n"
-        "- {name: c, type: bad.jinja}\n",
-        "imports": [
-            {"name": "t.jinja", "content": (
-                "{% import 'm.jinja' as m %}resources:\n"
-                "{% for i in range(2) %}- {name: {{ m.n(i) }}, type: '{{ env|tojson }}'}\n"
-                "{% endfor %}"
-            )},
-            {"name": "m.jinja", "content": "{% macro n(i) %}x{{ i }}{% endmacro %}"},
-            {"name": "t.py", "content": (
-                "import json, yaml, string, collections.abc, helpers.h\n"
-                "def GenerateConfig(context):\n"
-                "    return {'resources': [{'name': '{}'.format(1), 'type': 'y'}]}\n"
-            )},
-            {"name": "helpers/h.py", "content": "X = 1\n"},
-            {"name": "t.py.schema", "content": (
-                "properties:\n  p: {$ref: '#/definitions/d'}\n"
-                "definitions:\n  d: {type: integer, default: 1}\n"
-            )},
-            {"name": "bad.jinja", "content": "{{ nothing.here }}\n"},
-        ],
-    },
-    "env": {"deployment": "warm-up"},
-}
-
-_PRIMING = json.dumps({
-    **_WARM_UP,
-    "template": {**_WARM_UP["template"], "content": "resources:\n- {name: a, type: t.jinja}\n"
-                 "- {name: b, type: t.py}\n"},
-}).encode()
-
-# Codecs are modules loaded on first use; these are the ones templates and Jinja meet.
-_ENCODINGS = (
-    "ascii", "latin-1", "utf-16", "utf-32", "utf-8-sig", "idna", "unicode_escape",
-    "raw_unicode_escape", "cp1252", "base64_codec", "hex_codec",
-)
-
-
-def warm_up() -> None:
-    """Load everything a child could need, since a confined child cannot open files."""
-    expand_to_answer(json.dumps(_WARM_UP).encode(), Limits())
-    failing = json.loads(json.dumps(_WARM_UP))
-    failing["template"]["imports"][2]["content"] = "def GenerateConfig(c):\n  1/0\n"
-    expand_to_answer(json.dumps(failing).encode(), Limits())
-    for encoding in _ENCODINGS:
-        codecs.lookup(encoding)
-    # `strptime` loads its module on first use.
-    datetime.datetime.strptime("2000-01-01", "%Y-%m-%d")
-
-
-# What compiling one request's Jinja templates may take.
-_COMPILE_LIMITS = Limits(timeout=5, cpu_seconds=3, memory_mb=256, max_output_bytes=64 << 20)
-
-
-def _remember(body: bytes, devnull: int) -> None:
-    """Compile the request's templates and check its schemas, so the next children start
-    with them ready.
-
-    Python is compiled here. Jinja evaluates constant expressions and filters while
-    compiling (`{{ "a" | center(10**9) }}`), so Jinja templates are compiled in a confined
-    child that sends back the code.
-    """
-    try:
-        expander = Expander(ExpansionRequest.from_dict(json.loads(body)), Limits())
-    except (DMError, ValueError):
-        return
-    expander.compile_python()
-    expander.remember_schemas()
-    templates = expander.uncompiled_jinja()
-    if templates:
-        data = _compile_confined(expander, templates, devnull)
+    def serve(self) -> None:
+        """Answer requests until stdin closes."""
         try:
-            SHARED_BYTECODE.adopt(marshal.loads(data), len(data))
-        except (EOFError, ValueError, TypeError):
-            pass
-    gc.freeze()
-
-
-def _compile_confined(expander: Expander, templates: list, devnull: int) -> bytes:
-    """The new cache entries from compiling `templates` in a confined child, marshalled."""
-    address_space = current_address_space()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            isolate(devnull, write_fd)
-            limit_resources(_COMPILE_LIMITS, address_space)
-            known = set(SHARED_BYTECODE.codes)
-            expander.compile_jinja(templates)
-            fresh = {k: v for k, v in SHARED_BYTECODE.codes.items() if k not in known}
-            _write_all(_ANSWER_FD, marshal.dumps(fresh))
-            os._exit(0)
+            while True:
+                self._work_until_a_request_waits()
+                limits = read_frame(self._requests)
+                body = None if limits is None else read_frame(self._requests)
+                if body is None:
+                    return
+                self._answer(limits, body)
         finally:
-            os._exit(_FAILED)
-    os.close(write_fd)
-    try:
-        data, problem = _read_until_closed(
-            read_fd, _COMPILE_LIMITS.timeout, _COMPILE_LIMITS.max_output_bytes
-        )
-    finally:
-        os.close(read_fd)
-    status = _reap(pid)
-    if problem or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return b""
-    return data
+            self._stop()
+
+    def _answer(self, limits: bytes, body: bytes) -> None:
+        child = self._take_spare()
+        failed = hand_over(child, limits, body)
+        answer = failed or collect(child, Limits.from_dict(json.loads(limits)))
+        write_frames(self._answers, answer)
+        self._answered_at = time.monotonic()
+        self._dispose(child)
+        self._bodies.append(body)
+
+    def _take_spare(self) -> Child:
+        """The oldest spare forked after the latest templates were kept, else the oldest;
+        without spares, a child forked now (not primed: the request is waiting)."""
+        for child in [child for child in self._spares if child.reaped()]:
+            # Gone while waiting (killed from outside): no use.
+            self._spares.remove(child)
+            child.kill()
+        for child in self._spares:
+            if child.generation == self._generation:
+                self._spares.remove(child)
+                return child
+        if self._spares:
+            return self._spares.popleft()
+        return spawn(self._devnull, self._generation, primed=False)
+
+    def _work_until_a_request_waits(self) -> None:
+        watched = [self._requests]
+        while not select.select(watched, [], [], 0)[0]:
+            if self._step():
+                continue
+            pause = self._pause()
+            if self._compilation is not None:
+                select.select([*watched, self._compilation.child.answer_fd], [], [], pause)
+            else:
+                select.select(watched, [], [], pause)
+
+    def _step(self) -> bool:
+        """One short piece of the work between requests; False when none is to do now."""
+        if self._reap():
+            return True
+        if self._compilation is not None:
+            if self._compilation.advance():
+                if self._compilation.done:
+                    self._dispose(self._compilation.child)
+                    self._compilation = None
+                    self._note_kept()
+                return True
+        elif self._bodies:
+            body = self._bodies.popleft()
+            digest = hashlib.sha1(body, usedforsecurity=False).digest()
+            if digest not in self._remembered:
+                self._remembered.append(digest)
+                self._compilation = remember(body, self._devnull)
+                self._note_kept()
+            return True
+        if len(self._spares) < _SPARES:
+            self._spares.append(spawn(self._devnull, self._generation, primed=True))
+            return True
+        stale = [child for child in self._spares if child.generation != self._generation]
+        if stale and self._settled():
+            self._spares.remove(stale[0])
+            self._dispose(stale[0])
+            self._spares.append(spawn(self._devnull, self._generation, primed=True))
+            return True
+        return False
+
+    def _pause(self) -> float | None:
+        """How long to wait for a request before looking for work again (None: no work)."""
+        pauses = []
+        if self._dying:
+            pauses.append(self._reap_pause)
+            self._reap_pause = min(2 * self._reap_pause, _LONGEST_REAP_SECONDS)
+        if self._compilation is not None:
+            pauses.append(max(self._compilation.deadline - time.monotonic(), 0))
+        if any(child.generation != self._generation for child in self._spares):
+            pauses.append(max(self._answered_at + _SETTLE_SECONDS - time.monotonic(), 0))
+        return min(pauses, default=None)
+
+    def _settled(self) -> bool:
+        return time.monotonic() - self._answered_at >= _SETTLE_SECONDS
+
+    def _note_kept(self) -> None:
+        kept = kept_size()
+        if kept != self._kept:
+            self._kept = kept
+            self._generation += 1
+
+    def _dispose(self, child: Child) -> None:
+        child.kill()
+        self._dying.append(child)
+        self._reap_pause = _REAP_SECONDS
+
+    def _reap(self) -> bool:
+        """Reap the children that have exited; whether there were any."""
+        alive = [child for child in self._dying if not child.reaped()]
+        reaped = len(alive) < len(self._dying)
+        self._dying = alive
+        if reaped:
+            self._reap_pause = _REAP_SECONDS
+        return reaped
+
+    def _stop(self) -> None:
+        children = [*self._spares, *self._dying]
+        if self._compilation is not None:
+            children.append(self._compilation.child)
+        for child in children:
+            child.kill()
+        for child in children:
+            child.reaped(block=True)
 
 
 def main() -> None:
@@ -366,20 +225,9 @@ def main() -> None:
     # Children only read the server's objects; keep their pages shared.
     gc.freeze()
     devnull = os.open(os.devnull, os.O_RDWR)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    spare = _spawn(devnull)
-    try:
-        while (limits := read_frame(stdin)) is not None and (body := read_frame(stdin)) is not None:
-            child = spare
-            failed = hand_over(child, limits, body)
-            # The next child forks and primes itself while this one expands.
-            spare = _spawn(devnull)
-            answer = failed or collect(child, Limits.from_dict(json.loads(limits)))
-            write_frame(stdout, answer)
-            child.close()
-            _remember(body, devnull)
-    finally:
-        spare.close()
+    # Unbuffered: whether a request waits is asked of the pipe itself.
+    requests = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
+    _Server(devnull, requests, sys.stdout.buffer).serve()
 
 
 if __name__ == "__main__":

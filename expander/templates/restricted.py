@@ -104,6 +104,11 @@ _MAX_COMPILED_BYTES = 16 * 1024 * 1024
 _compiled_bytes = 0
 
 
+def compiled_bytes() -> int:
+    """Source text whose checked code this process keeps; it grows when code is kept."""
+    return _compiled_bytes
+
+
 def compile_cached(source: str, filename: str) -> types.CodeType:
     """`compile_restricted`, reusing the code of an identical file compiled before."""
     key = (filename, source)

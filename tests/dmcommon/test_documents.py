@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dmcommon.documents import MAX_DEPTH, TooDeep, load_yaml
 
@@ -76,3 +78,60 @@ def test_nesting_past_the_limit_is_too_deep(text):
 def test_brackets_inside_a_block_scalar_are_text_not_nesting():
     text = "script: |\n  " + "[" * (MAX_DEPTH + 1) + "\n"
     assert load_yaml(text) == {"script": "[" * (MAX_DEPTH + 1) + "\n"}
+
+
+# Plain scalars the safe loader resolves to every kind of value, and strings near them.
+_WORDS = [
+    "yes", "No", "on", "OFF", "y", "n", "true", "False", "~", "null", "Null", "", "1", "-1",
+    "+1", "0", "017", "0o17", "0x1F", "0b101", "1_000", "1:20", "1e3", "1.5e3", "6.8523015e+5",
+    ".5", "-.inf", ".NaN", "2002-12-14", "2001-12-14t21:59:43.10-05:00", "=", "a", "name",
+    "cm-1", "value-7", "t", "Ünï", "9lives", ".hidden", "-dash", "+plus",
+]
+_SCALARS = st.one_of(
+    st.sampled_from(_WORDS),
+    st.text(alphabet="abyn019-+._:~=", min_size=1, max_size=6),
+)
+
+
+def _flow(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pairs = st.lists(st.tuples(_SCALARS, children), max_size=4)
+    return st.one_of(
+        pairs.map(lambda items: "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"),
+        st.lists(children, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
+    )
+
+
+_FLOW_DOCUMENTS = st.recursive(_SCALARS, _flow, max_leaves=20)
+
+
+def _safe_loaders_answer(text: str) -> str:
+    try:
+        return repr(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:
+        return "refused"
+
+
+def _ours(text: str) -> str:
+    try:
+        return repr(load_yaml(text))
+    except yaml.YAMLError:
+        return "refused"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_FLOW_DOCUMENTS)
+def test_flow_documents_load_as_the_safe_loader_loads_them(text):
+    assert _ours(text) == _safe_loaders_answer(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(
+    _SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(_SCALARS, children, max_size=4)
+    ),
+    max_leaves=20,
+))
+def test_block_documents_load_as_the_safe_loader_loads_them(data):
+    text = yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
+    assert _ours(text) == _safe_loaders_answer(text)
