@@ -293,9 +293,9 @@ def operation_events(operation_id: str):
                 pause = EVENTS_POLL_FIRST_SECONDS
                 continue
             # An operation that ended without an end event. Reading it whole costs more than
-            # looking for events: done at the first pause and then at the slowest pace.
+            # looking for events: done only at the slowest pace.
             if (
-                pause in (EVENTS_POLL_FIRST_SECONDS, EVENTS_POLL_SECONDS)
+                pause == EVENTS_POLL_SECONDS
                 and repository.get_operation(operation_id).ended
                 and not repository.events_since(operation_id, after)
             ):
