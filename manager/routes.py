@@ -36,8 +36,10 @@ from manager.workflow import (
 bp = Blueprint("manager", __name__)
 
 # An event stream looks for new events again soon after the last ones (an operation's
-# events come in bursts, its end shortly after its last step), then less and less often.
+# events come in bursts, its end shortly after its last step), then less and less often:
+# the pause grows by a quarter each time, to its longest after about a second.
 EVENTS_POLL_FIRST_SECONDS = 0.02
+EVENTS_POLL_GROWTH = 1.25
 EVENTS_POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 
@@ -307,7 +309,7 @@ def operation_events(operation_id: str):
                 quiet_since = time.monotonic()
                 yield ": keep-alive\n\n"
             time.sleep(pause)
-            pause = min(pause * 2, EVENTS_POLL_SECONDS)
+            pause = min(pause * EVENTS_POLL_GROWTH, EVENTS_POLL_SECONDS)
 
     return Response(
         stream(),
