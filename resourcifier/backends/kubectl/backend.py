@@ -120,7 +120,7 @@ class KubectlBackend(Backend):
             return []
         defined = _kinds_defined_by(objects)
         placed = [self._place(obj, namespace, defined) for obj in objects]
-        found = listed_objects(self.kubectl, self.kinds, placed)
+        found = listed_objects(self.kubectl, self.kinds, placed, defined)
         rest = [index for index in range(len(placed)) if index not in found]
         unread = None
         if rest:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Collection
 
 from dmcommon.identity import group_of
 from resourcifier.backends.kubectl.kinds import KindInfo, ServedKinds
@@ -27,14 +27,19 @@ _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
 
 
 def listed_objects(
-    kubectl: Kubectl, kinds: ServedKinds, objects: list[dict[str, Any]]
+    kubectl: Kubectl,
+    kinds: ServedKinds,
+    objects: list[dict[str, Any]],
+    defined: Collection[tuple[str, str]] = (),
 ) -> dict[int, dict[str, Any] | None]:
     """The live objects of `objects` (placed in their namespaces) that listings found, by
-    index; objects not listed are left out."""
+    index; objects not listed are left out, and so are those of the (group, kind)s the
+    batch `defined` itself (the cluster may not serve them yet)."""
     by_namespace: dict[str, list[int]] = {}
     for index, obj in enumerate(objects):
         namespace = obj["metadata"].get("namespace")
-        if isinstance(namespace, str) and namespace:
+        own_kind = (group_of(obj["apiVersion"]), obj["kind"]) in defined
+        if isinstance(namespace, str) and namespace and not own_kind:
             by_namespace.setdefault(namespace, []).append(index)
     found: dict[int, dict[str, Any] | None] = {}
     for namespace, indices in by_namespace.items():
