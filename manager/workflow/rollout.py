@@ -311,7 +311,8 @@ class Rollout:
                     ),
                 )
                 return False
-        record.properties = substitute(record.properties, values)
+        if values:
+            record.properties = substitute(record.properties, values)
         return True
 
     def _read_needed(self, indices: list[int]) -> None:
