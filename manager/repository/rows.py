@@ -119,7 +119,8 @@ def operation_values(operation: Operation) -> dict[str, Any]:
         "started_at": operation.started_at,
         "ended_at": operation.ended_at,
         "errors": json.dumps(operation.errors),
-        "steps": json.dumps([step.to_dict() for step in operation.steps]),
+        # What json.dumps makes of the list, without encoding each step again.
+        "steps": "[" + ", ".join(step.json_text for step in operation.steps) + "]",
         "options": json.dumps(operation.options.to_dict()),
         "params": json.dumps(operation.params),
         "owner": operation.owner,
