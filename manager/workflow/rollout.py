@@ -113,12 +113,9 @@ class Rollout:
         todo = [i for i in level if records[i].status in (None, APPLYING)]
         done = [i for i in level if records[i].status in APPLIED]
         self._read_needed(done)
-        batch = self._changed([i for i in todo if self._prepare(i)])
-        if not batch:
-            # Outcomes that applied nothing: the manifest is saved with the next batch
-            # or at the end, and a resumed operation would decide them again.
-            self.recorder.flush()
-        return batch
+        # Outcomes that applied nothing are recorded with the next change (before the
+        # next batch is applied, or at the end): a resumed operation decides them again.
+        return self._changed([i for i in todo if self._prepare(i)])
 
     def _apply(self, batch: list[int]) -> None:
         """Apply `batch` in one call, recording before and after it."""
@@ -209,14 +206,15 @@ class Rollout:
             return []
         for i in waiting:
             recorder.start(recorder.step(records[i].name, WAIT))
-        # What this run's apply answer found Healthy needs no second look.
+        # What this run's apply answer found Healthy needs no second look (nor a record
+        # of its own: waits change nothing, they are recorded with the next change).
         for i in waiting:
             if i in self.healthy_on_apply:
                 self._end_wait(i, records[i].state.health)
         waiting = [i for i in waiting if i not in self.healthy_on_apply]
-        recorder.flush()
         if not waiting:
             return []
+        recorder.flush()
         pause = self.services.poll_interval
         while True:
             answers = self.services.resourcifier.status(
