@@ -12,8 +12,10 @@ how one learns the API's objects.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 # Deployment statuses.
@@ -300,9 +302,12 @@ class Deployment:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
-    """One thing an operation does to one resource: apply, wait, delete or skip."""
+    """One thing an operation does to one resource: apply, wait, delete or skip.
+
+    A step never changes: the next state of a step replaces it, so its JSON text is made
+    once however often the operation is recorded."""
 
     resource: str
     action: str
@@ -325,6 +330,11 @@ class Step:
         if self.phase:
             data["phase"] = self.phase
         return data
+
+    @cached_property
+    def json_text(self) -> str:
+        """`to_dict()` as JSON text."""
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:

@@ -35,6 +35,11 @@ from manager.workflow import (
 
 bp = Blueprint("manager", __name__)
 
+# An event stream looks for new events again soon after the last ones (an operation's
+# events come in bursts, its end shortly after its last step), then less and less often:
+# the pause grows by a quarter each time, to its longest after about a second.
+EVENTS_POLL_FIRST_SECONDS = 0.02
+EVENTS_POLL_GROWTH = 1.25
 EVENTS_POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 
@@ -277,6 +282,7 @@ def operation_events(operation_id: str):
     def stream():
         after = int(last)
         quiet_since = time.monotonic()
+        pause = EVENTS_POLL_FIRST_SECONDS
         while True:
             items = repository.events_since(operation_id, after)
             for seq, event in items:
@@ -286,9 +292,14 @@ def operation_events(operation_id: str):
                     return
             if items:
                 quiet_since = time.monotonic()
+                pause = EVENTS_POLL_FIRST_SECONDS
                 continue
-            if repository.get_operation(operation_id).ended and not repository.events_since(
-                operation_id, after
+            # An operation that ended without an end event. Reading it whole costs more than
+            # looking for events: done only at the slowest pace.
+            if (
+                pause == EVENTS_POLL_SECONDS
+                and repository.get_operation(operation_id).ended
+                and not repository.events_since(operation_id, after)
             ):
                 ended = repository.get_operation(operation_id)
                 data = json.dumps({"type": "end", "operation": ended.to_dict()})
@@ -297,7 +308,8 @@ def operation_events(operation_id: str):
             if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
                 quiet_since = time.monotonic()
                 yield ": keep-alive\n\n"
-            time.sleep(EVENTS_POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * EVENTS_POLL_GROWTH, EVENTS_POLL_SECONDS)
 
     return Response(
         stream(),

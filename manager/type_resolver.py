@@ -162,7 +162,13 @@ class _Fetch:
 
 
 def _resource_types(content: str) -> list[Any]:
-    """The `type` of each top-level resource of a configuration, in order, without repeats."""
+    """The `type` of each top-level resource of a configuration, in order, without repeats
+    (none looked for in one that cannot name a URL)."""
+    # A URL's "://" stands in the text, written out or escaped in a double-quoted
+    # scalar: a configuration with neither (most, and a large one costs to parse) has
+    # no URL type.
+    if "://" not in content and "\\" not in content:
+        return []
     try:
         config = load_yaml(content)
     except (yaml.YAMLError, TooDeep):

@@ -103,7 +103,8 @@ class Repository(ABC):
 
     @abstractmethod
     def save_manifest(self, manifest: Manifest) -> None:
-        """Replace a stored manifest (e.g. to record resource states)."""
+        """Record a stored manifest's resources (their properties as applied and their
+        states) and its settled marker; the rest of a manifest never changes once stored."""
 
     @abstractmethod
     def get_manifest(self, deployment: str, name: str) -> Manifest:

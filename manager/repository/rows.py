@@ -66,11 +66,17 @@ def manifest_values(manifest: Manifest) -> dict[str, Any]:
         "created_at": manifest.created_at,
         "revision": manifest.revision,
         "input_config": json.dumps(manifest.input_config.to_dict()),
-        "expanded_config": json.dumps(manifest.expanded_record()),
+        "expanded_config": expanded_config_value(manifest),
         "layout": json.dumps(manifest.layout),
         "warnings": json.dumps(manifest.warnings),
         "operation": manifest.operation,
     }
+
+
+def expanded_config_value(manifest: Manifest) -> str:
+    """The manifest's resources with their states, and the workflow's bookkeeping: the
+    one column that changes once a manifest is stored."""
+    return json.dumps(manifest.expanded_record())
 
 
 def manifest_from_row(row: Row) -> Manifest:
@@ -113,7 +119,8 @@ def operation_values(operation: Operation) -> dict[str, Any]:
         "started_at": operation.started_at,
         "ended_at": operation.ended_at,
         "errors": json.dumps(operation.errors),
-        "steps": json.dumps([step.to_dict() for step in operation.steps]),
+        # What json.dumps makes of the list, without encoding each step again.
+        "steps": "[" + ", ".join(step.json_text for step in operation.steps) + "]",
         "options": json.dumps(operation.options.to_dict()),
         "params": json.dumps(operation.params),
         "owner": operation.owner,

@@ -42,6 +42,7 @@ from manager.repository.rows import (
     deployment_from_row,
     deployment_values,
     event_values,
+    expanded_config_value,
     manifest_from_row,
     manifest_summary,
     manifest_values,
@@ -318,7 +319,7 @@ class SqlRepository(SqlPreviews, Repository):
                     manifests.c.deployment == manifest.deployment,
                     manifests.c.name == manifest.name,
                 )
-                .values(**manifest_values(manifest))
+                .values(expanded_config=expanded_config_value(manifest))
             )
             if result.rowcount != 1:
                 raise _manifest_not_found(conn, manifest.deployment, manifest.name)

@@ -29,9 +29,10 @@ from manager.models import (
     State,
     utc_now,
 )
+from manager.workflow.outcomes import applied_objects
 from manager.workflow.prune import Pruner, manifests_to_clean
 from manager.workflow.records import Recorder, Stopped
-from manager.workflow.rollout import Rollout, applied_objects, plan_steps
+from manager.workflow.rollout import Rollout, plan_steps
 from manager.workflow.services import Services
 
 # Worst first: a deployment's health is that of its least healthy resource.

@@ -33,9 +33,9 @@ from manager.references import find_references
 from manager.repository import new_manifest_name
 from manager.workflow.action import RolloutAction
 from manager.workflow.compare import applied_part, covers, unified_diff, without_server_fields
+from manager.workflow.outcomes import applied_objects
 from manager.workflow.plan import make_plan
 from manager.workflow.prune import manifests_to_clean
-from manager.workflow.rollout import applied_objects
 
 CREATE_ACTION = "create"
 UPDATE_ACTION = "update"

@@ -26,8 +26,8 @@ from manager.models import (
     ResourceState,
 )
 from manager.repository import Repository
+from manager.workflow.outcomes import error_lines, state_of
 from manager.workflow.records import Recorder
-from manager.workflow.rollout import error_lines, state_of
 from manager.workflow.services import Services
 
 DELETE = "delete"

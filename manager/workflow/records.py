@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from dmcommon.errors import DMError
 from manager import metrics
@@ -69,24 +70,23 @@ class Recorder:
 
     def start(self, index: int, message: str = "") -> None:
         step = self.operation.steps[index]
-        step.status, step.message = RUNNING, message
-        step.started_at = step.started_at or utc_now()
-        step.ended_at = None
-        self._event(index)
+        self._change(
+            index,
+            status=RUNNING,
+            message=message,
+            started_at=step.started_at or utc_now(),
+            ended_at=None,
+        )
 
     def progress(self, index: int, message: str) -> None:
         """Say how a running step is doing (e.g. `2/3 ready`) without ending it."""
-        step = self.operation.steps[index]
-        if step.message != message:
-            step.message = message
-            self._event(index)
+        if self.operation.steps[index].message != message:
+            self._change(index, message=message)
 
     def end(self, index: int, status: str, message: str = "") -> None:
-        step = self.operation.steps[index]
-        step.status, step.message = status, message
-        step.started_at = step.started_at or utc_now()
-        step.ended_at = utc_now()
-        self._event(index)
+        now = utc_now()
+        started = self.operation.steps[index].started_at or now
+        step = self._change(index, status=status, message=message, started_at=started, ended_at=now)
         metrics.step_ended(step)
         log.info(
             "%s %s: %s %s",
@@ -124,9 +124,8 @@ class Recorder:
         operation.ended_at = utc_now()
         for index, step in enumerate(operation.steps):
             if step.status in (PENDING, RUNNING):
-                step.status = CANCELLED if status == CANCELLED else ABORTED
-                step.ended_at = operation.ended_at
-                self._event(index)
+                ended = CANCELLED if status == CANCELLED else ABORTED
+                self._change(index, status=ended, ended_at=operation.ended_at)
         self._events.append({"type": "end", "operation": operation.to_dict()})
         self.flush()
         metrics.operation_ended(operation)
@@ -157,6 +156,13 @@ class Recorder:
 
     def seconds_left(self) -> float:
         return self.operation.deadline - time.time()
+
+    def _change(self, index: int, **changes) -> Step:
+        """Replace step `index` by its next state (a step never changes) and say so."""
+        step = replace(self.operation.steps[index], **changes)
+        self.operation.steps[index] = step
+        self._event(index)
+        return step
 
     def _event(self, index: int) -> None:
         self._events.append(

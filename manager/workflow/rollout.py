@@ -1,9 +1,10 @@
-"""Rolling a manifest out: its namespace, then each dependency level applied in one batch,
-read back where a later level references it, and waited on until healthy.
+"""Rolling a manifest out: each dependency level applied in one batch (its namespace
+created first when the cluster lacks it), read back where a later level references it,
+and waited on until healthy.
 
 Resumable: a level whose resources all have an outcome is skipped; one with a resource
 still `Applying` (the previous owner died mid-level) is applied again — applying is
-idempotent. The manifest is saved before and after each level.
+idempotent. The manifest is saved before and after each batch is applied.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from manager.models import (
     UNCHANGED,
     Health,
     Manifest,
-    ManifestResource,
     ResourceState,
 )
 from manager.redaction import redactor_of
 from manager.references import MissingValue, build_graph, lookup, substitute
 from manager.workflow.compare import covers
+from manager.workflow.outcomes import APPLIED, error_lines, state_of
 from manager.workflow.records import Recorder
 from manager.workflow.services import Services
 
@@ -39,7 +40,6 @@ APPLY = "apply"
 WAIT = "wait"
 HEALTHY = "Healthy"
 SKIPPED = "Skipped"
-_APPLIED = (CREATED, UNCHANGED)
 
 
 class Rollout:
@@ -65,6 +65,11 @@ class Rollout:
         # Cluster errors may quote the values they refused: none is recorded.
         self.hide = redactor_of(manifest)
         self.live: dict[int, dict[str, Any] | None] = {}
+        self.healthy_on_apply: set[int] = set()
+        """Resources this run applied whose apply answer already said Healthy."""
+        self.namespace_ready = False
+        """Whether the namespace is known to exist: checked (or created) before the first
+        batch is applied, unless a live object in it was read before that."""
 
     def plan_steps(self) -> None:
         """Add an apply step (and, when waiting, a wait step) for every resource."""
@@ -78,19 +83,14 @@ class Rollout:
         """
         self.plan_steps()
         records = self.manifest.resources
-        try:
-            self._ensure_namespace()
-        except DMError as error:
-            reason = f'namespace "{self.manifest.namespace}" could not be created: {error.message}'
-            self._abort(range(len(records)), reason)
-            if isinstance(error, BadRequest):
-                return [reason]
-            raise
         for position, level in enumerate(self.graph.levels):
             rest = [i for later in self.graph.levels[position + 1 :] for i in later]
             try:
                 self.recorder.check()
-                self._apply_level(level)
+                batch = self._to_apply(level)
+                if batch and not self.namespace_ready and (refused := self._ensure_namespace()):
+                    return error_lines(records) + [refused]
+                self._apply(batch)
                 unhealthy = self._wait_level(level)
             except DMError as error:
                 self._abort(level + rest, f"not applied: {error.message}")
@@ -99,19 +99,29 @@ class Rollout:
                 names = ", ".join(records[i].name for i in unhealthy)
                 self._abort(rest, f"not applied: {names} did not become healthy in time")
                 break
+        # No batch was applied and no live object read from the namespace: it is still
+        # made sure of, as by every rollout.
+        if not self.namespace_ready and (refused := self._ensure_namespace()):
+            return error_lines(records) + [refused]
         return error_lines(records)
 
     # One level
 
-    def _apply_level(self, level: list[int]) -> None:
+    def _to_apply(self, level: list[int]) -> list[int]:
+        """The resources of `level` to apply; the others get their outcome (recorded)."""
         records = self.manifest.resources
         todo = [i for i in level if records[i].status in (None, APPLYING)]
-        done = [i for i in level if records[i].status in _APPLIED]
+        done = [i for i in level if records[i].status in APPLIED]
         self._read_needed(done)
-        batch = self._changed([i for i in todo if self._prepare(i)])
+        # Outcomes that applied nothing are recorded with the next change (before the
+        # next batch is applied, or at the end): a resumed operation decides them again.
+        return self._changed([i for i in todo if self._prepare(i)])
+
+    def _apply(self, batch: list[int]) -> None:
+        """Apply `batch` in one call, recording before and after it."""
         if not batch:
-            self._save()
             return
+        records = self.manifest.resources
         for i in batch:
             records[i].state = ResourceState(APPLYING)
             self.recorder.start(self.recorder.step(records[i].name, APPLY))
@@ -129,9 +139,12 @@ class Rollout:
             self._save()
             raise
         for i, result in zip(batch, results):
-            self._set(i, state_of(result))
+            state = state_of(result)
+            self._set(i, state)
             if isinstance(result.get("live"), dict):
                 self.live[i] = result["live"]
+            if state.health is not None and state.health.status == HEALTHY:
+                self.healthy_on_apply.add(i)
         self._save()
         self._read_needed(batch)
 
@@ -155,15 +168,18 @@ class Rollout:
         unchanged = set()
         for i, answer in zip(same, answers):
             live = answer.get("live")
-            if isinstance(live, dict) and covers(live, records[i].properties):
+            if not isinstance(live, dict):
+                continue
+            # A live object in the namespace shows that the namespace exists.
+            self.namespace_ready |= (live.get("metadata") or {}).get("namespace") == namespace
+            if covers(live, records[i].properties):
                 unchanged.add(i)
                 self.live[i] = live
                 health = Health.from_dict(answer.get("health"))
                 self._set(i, ResourceState(UNCHANGED, [], health))
                 if health is not None and health.status == HEALTHY and self.waits:
                     # Already read: no need to ask again in this level's wait.
-                    step = self.recorder.step(records[i].name, WAIT)
-                    self.recorder.end(step, SUCCEEDED, health.message or HEALTHY)
+                    self._end_wait(i, health)
         return [i for i in batch if i not in unchanged]
 
     def _wait_level(self, level: list[int]) -> list[int]:
@@ -179,7 +195,7 @@ class Rollout:
         waiting = [
             i
             for i in level
-            if records[i].status in _APPLIED
+            if records[i].status in APPLIED
             and recorder.status_of(records[i].name, WAIT) != SUCCEEDED
         ]
         for i in level:
@@ -190,6 +206,14 @@ class Rollout:
             return []
         for i in waiting:
             recorder.start(recorder.step(records[i].name, WAIT))
+        # What this run's apply answer found Healthy needs no second look (nor a record
+        # of its own: waits change nothing, they are recorded with the next change).
+        for i in waiting:
+            if i in self.healthy_on_apply:
+                self._end_wait(i, records[i].state.health)
+        waiting = [i for i in waiting if i not in self.healthy_on_apply]
+        if not waiting:
+            return []
         recorder.flush()
         pause = self.services.poll_interval
         while True:
@@ -210,11 +234,12 @@ class Rollout:
                 records[i].state.health = health
                 if isinstance(answer.get("live"), dict):
                     self.live[i] = answer["live"]
-                index = recorder.step(records[i].name, WAIT)
                 if health.status == HEALTHY:
-                    recorder.end(index, SUCCEEDED, health.message or HEALTHY)
+                    self._end_wait(i, health)
                 else:
-                    recorder.progress(index, health.message or health.status)
+                    recorder.progress(
+                        recorder.step(records[i].name, WAIT), health.message or health.status
+                    )
                     still.append(i)
             self._save()
             waiting = still
@@ -227,6 +252,11 @@ class Rollout:
             recorder.check(deadline=False)
             time.sleep(min(pause, left))
             pause = min(pause * 1.5, self.services.poll_interval * 4)
+
+    def _end_wait(self, index: int, health: Health) -> None:
+        """Resource `index` is Healthy: its wait step succeeds."""
+        step = self.recorder.step(self.manifest.resources[index].name, WAIT)
+        self.recorder.end(step, SUCCEEDED, health.message or HEALTHY)
 
     def _fail_waits(self, waiting: list[int]) -> None:
         records = self.manifest.resources
@@ -249,7 +279,7 @@ class Rollout:
         blocked = sorted(
             graph.names[dep]
             for dep in graph.depends_on[index]
-            if records[dep].status not in _APPLIED
+            if records[dep].status not in APPLIED
         )
         if blocked:
             self._set(
@@ -279,7 +309,8 @@ class Rollout:
                     ),
                 )
                 return False
-        record.properties = substitute(record.properties, values)
+        if values:
+            record.properties = substitute(record.properties, values)
         return True
 
     def _read_needed(self, indices: list[int]) -> None:
@@ -287,7 +318,7 @@ class Rollout:
         needed = set().union(*self.graph.depends_on) if self.graph.depends_on else set()
         for i in indices:
             record = self.manifest.resources[i]
-            if i in needed and self.live.get(i) is None and record.status in _APPLIED:
+            if i in needed and self.live.get(i) is None and record.status in APPLIED:
                 metadata = record.properties.get("metadata") or {}
                 self.live[i] = self.services.resourcifier.get(
                     record.properties["kind"],
@@ -295,9 +326,22 @@ class Rollout:
                     metadata.get("namespace") or self.manifest.namespace,
                 )
 
-    def _ensure_namespace(self) -> None:
-        """Create the deployment's namespace when the cluster lacks it. It is not one of the
-        deployment's resources: deleting the deployment leaves it."""
+    def _ensure_namespace(self) -> str | None:
+        """Create the deployment's namespace when the cluster lacks it; None once it exists,
+        else why it cannot be (every resource without an outcome is then `Aborted`). It is
+        not one of the deployment's resources: deleting the deployment leaves it."""
+        try:
+            self._create_namespace()
+        except DMError as error:
+            reason = f'namespace "{self.manifest.namespace}" could not be created: {error.message}'
+            self._abort(range(len(self.manifest.resources)), reason)
+            if isinstance(error, BadRequest):
+                return reason
+            raise
+        self.namespace_ready = True
+        return None
+
+    def _create_namespace(self) -> None:
         namespace = self.manifest.namespace
         resourcifier = self.services.resourcifier
         if resourcifier.get("Namespace", namespace, None) is not None:
@@ -320,7 +364,7 @@ class Rollout:
         record.state = state
         metrics.resource_ended(record.properties, state.status)
         step = self.recorder.step(record.name, APPLY)
-        if state.status in _APPLIED:
+        if state.status in APPLIED:
             self.recorder.end(step, SUCCEEDED, state.status)
         else:
             self.recorder.end(step, state.status, "; ".join(state.errors))
@@ -337,17 +381,6 @@ class Rollout:
         self.recorder.flush()
 
 
-def applied_objects(manifests: list[Manifest]) -> dict[ObjectKey, dict[str, Any]]:
-    """The object each key had when last applied, from manifests listed newest first."""
-    found: dict[ObjectKey, dict[str, Any]] = {}
-    for manifest in manifests:
-        for record in manifest.resources:
-            if record.status in _APPLIED:
-                key = object_key(record.properties, manifest.namespace)
-                found.setdefault(key, record.properties)
-    return found
-
-
 def plan_steps(recorder: Recorder, manifest: Manifest) -> None:
     """Add an apply step (and, when the operation waits, a wait step) per resource.
 
@@ -359,21 +392,3 @@ def plan_steps(recorder: Recorder, manifest: Manifest) -> None:
         recorder.step(resource.name, APPLY)
         if wait:
             recorder.step(resource.name, WAIT)
-
-
-def state_of(result: Any) -> ResourceState:
-    """The state the resourcifier answered for one resource."""
-    state = ResourceState.from_dict(result.get("state") if isinstance(result, dict) else None)
-    if state is None:
-        return ResourceState(FAILED, ["the resourcifier returned no state for this resource"])
-    return state
-
-
-def error_lines(records: list[ManifestResource]) -> list[str]:
-    """One line per resource that failed, naming it; aborted ones are implied by those."""
-    lines = []
-    for record in records:
-        if record.status == FAILED:
-            detail = "; ".join(record.state.errors) or "failed"
-            lines.append(f"resource {record.name!r}: {detail}")
-    return lines

@@ -57,6 +57,23 @@ def test_status_lists_every_resource_in_order_with_its_live_object(backend, name
     assert [item["health"]["status"] for item in answered] == ["Healthy", "Missing", "Healthy"]
 
 
+def test_status_of_many_objects_sharing_labels_finds_each_as_it_is_now(backend, namespace):
+    many = [config_map(f"cm-{i}") for i in range(25)]
+    for item in many:
+        item["properties"]["metadata"]["labels"] = {"app": "many"}
+    backend.apply(many, namespace)
+    relabelled = config_map("cm-1")
+    relabelled["properties"]["metadata"]["labels"] = {"app": "other"}
+    backend.apply([relabelled], namespace)
+    backend.delete([many[2]], namespace)
+    answered = backend.status(many, namespace).json()["resources"]
+    assert [item["name"] for item in answered] == [f"cm-{i}" for i in range(25)]
+    assert [item["health"]["status"] for item in answered[:3]] == ["Healthy", "Healthy", "Missing"]
+    assert answered[1]["live"]["metadata"]["labels"]["app"] == "other"
+    assert [item["live"]["metadata"]["name"] for item in answered[3:]] == [
+        f"cm-{i}" for i in range(3, 25)]
+
+
 def test_an_absent_object_is_missing(backend, namespace):
     [answered] = backend.status([config_map("never-applied")], namespace).json()["resources"]
     assert answered["live"] is None

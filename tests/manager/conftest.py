@@ -53,7 +53,8 @@ class FakeExpander:
 
 class FakeResourcifier:
     """A cluster in a dict. `reject` names resources the cluster refuses to apply,
-    `undeletable` those it refuses to delete."""
+    `undeletable` those it refuses to delete. With `health_on_apply` an apply answers each
+    object's health too, as the real resourcifier does."""
 
     def __init__(self):
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -65,6 +66,7 @@ class FakeResourcifier:
         self.answers_live = True
         self.reads: list[tuple[str, str]] = []
         self.unhealthy: dict[str, str] = {}
+        self.health_on_apply = False
         self.calls: list[tuple[str, list[str]]] = []
 
     def _key(self, obj: dict[str, Any], namespace: str) -> tuple[str, str, str]:
@@ -88,7 +90,10 @@ class FakeResourcifier:
             if live["kind"] == "Service":
                 live.setdefault("spec", {})["clusterIP"] = "10.0.0.7"
             self.objects[self._key(live, namespace)] = live
-            result = {**item, "state": {"status": "Created", "errors": []}}
+            state = {"status": "Created", "errors": []}
+            if self.health_on_apply:
+                state["health"] = self._health(item["name"], live)
+            result = {**item, "state": state}
             results.append({**result, "live": live} if self.answers_live else result)
         return results
 
@@ -121,14 +126,15 @@ class FakeResourcifier:
         answers = []
         for item in resources:
             live = self.objects.get(self._key(item["properties"], namespace))
-            if live is None:
-                health = {"status": "Missing", "message": "not found"}
-            elif item["name"] in self.unhealthy:
-                health = {"status": "Progressing", "message": self.unhealthy[item["name"]]}
-            else:
-                health = {"status": "Healthy", "message": ""}
-            answers.append({**item, "live": live, "health": health})
+            answers.append({**item, "live": live, "health": self._health(item["name"], live)})
         return answers
+
+    def _health(self, name: str, live: dict[str, Any] | None) -> dict[str, str]:
+        if live is None:
+            return {"status": "Missing", "message": "not found"}
+        if name in self.unhealthy:
+            return {"status": "Progressing", "message": self.unhealthy[name]}
+        return {"status": "Healthy", "message": ""}
 
     def dry_run(self, resources: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
         """The live object and what applying would make of it: here, the object itself

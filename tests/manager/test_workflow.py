@@ -35,6 +35,36 @@ def test_a_level_is_applied_only_after_the_level_it_references_is_healthy(client
     assert deployment["health"] == {"status": "Healthy", "message": "2 resources healthy"}
 
 
+def test_what_the_apply_answer_finds_healthy_is_not_asked_about_again(client, fakes):
+    fakes.resourcifier.health_on_apply = True
+    fakes.resourcifier.unhealthy = {"web": "0/1 replicas available"}
+    body = template("app", config_map("a"), service("web"), options={"timeout": 0.3})
+    operation = start(client, "POST", "/deployments", body)
+    assert operation["errors"] == ["resource 'web': web: 0/1 replicas available after 0.3 s"]
+    # Only `web`, which the apply answer found progressing, is read until the deadline.
+    reads = {tuple(names) for call, names in fakes.resourcifier.calls if call == "status"}
+    assert reads == {("web",)}
+    waits = {step["resource"]: step["status"] for step in operation["steps"]}
+    assert waits == {"a": "Succeeded", "web": "Failed"}
+
+
+def test_a_wait_settled_by_the_apply_answer_still_starts_then_succeeds(client, fakes):
+    fakes.resourcifier.health_on_apply = True
+    parked = start(client, "POST", "/deployments", template("app", config_map("a")))
+    events = [
+        (event["step"]["action"], event["step"]["status"])
+        for _, event in fakes.repository.events_since(parked["id"], 0)
+        if event["type"] == "step"
+    ]
+    assert events == [
+        ("apply", "Running"),
+        ("apply", "Succeeded"),
+        ("wait", "Running"),
+        ("wait", "Succeeded"),
+    ]
+    assert [call[0] for call in fakes.resourcifier.calls] == ["apply", "apply"]
+
+
 def test_a_resource_not_healthy_by_the_deadline_fails_the_operation_with_its_message(client, fakes):
     fakes.resourcifier.unhealthy = {"web": "1/3 replicas available"}
     body = template("app", service("web"), options={"timeout": 0.3})
@@ -139,6 +169,50 @@ def test_an_update_applies_only_what_changed_or_drifted(client, fakes):
         if step["action"] == "apply"
     }
     assert apply_steps == {"a": "Created", "b": "Unchanged", "c": "Created"}
+
+
+def in_namespace(resource: dict, namespace: str) -> dict:
+    resource["properties"]["metadata"]["namespace"] = namespace
+    return resource
+
+
+def test_an_update_that_finds_its_objects_live_does_not_look_for_their_namespace(client, fakes):
+    resources = [config_map("a", {"v": "1"}), config_map("b", {"v": "1"})]
+    start(client, "POST", "/deployments", template("app", *resources))
+    fakes.resourcifier.reads.clear()
+    # `b`, unchanged, is read live in the deployment's namespace: that namespace exists.
+    changed = [config_map("a", {"v": "2"}), in_namespace(config_map("b", {"v": "1"}), "default")]
+    start(client, "PUT", "/deployments/app", template("app", *changed))
+    fakes.resourcifier.reads.clear()
+    changed[0] = config_map("a", {"v": "3"})
+    operation = start(client, "PUT", "/deployments/app", template("app", *changed))
+    assert operation["status"] == "Succeeded"
+    assert fakes.resourcifier.applied[-1] == ["a"]
+    assert fakes.resourcifier.reads == []
+
+
+def test_an_update_creates_the_namespace_again_when_it_is_gone(client, fakes):
+    start(client, "POST", "/deployments", template("app", config_map("a"), config_map("b")))
+    # The namespace was deleted, and every object in it.
+    fakes.resourcifier.objects.clear()
+    fakes.resourcifier.applied.clear()
+    fakes.resourcifier.reads.clear()
+    operation = start(client, "PUT", "/deployments/app", template("app", config_map("a")))
+    assert operation["status"] == "Succeeded"
+    assert fakes.resourcifier.reads == [("Namespace", "default")]
+    assert fakes.resourcifier.applied == [["default"], ["a"]]
+    assert fakes.resourcifier.names("ConfigMap") == {"a"}
+
+
+def test_an_update_that_changes_nothing_still_makes_sure_of_its_namespace(client, fakes):
+    body = template("app", in_namespace(config_map("a", {"v": "1"}), "other"))
+    start(client, "POST", "/deployments", body)
+    fakes.resourcifier.objects.pop(("Namespace", "", "default"))
+    fakes.resourcifier.applied.clear()
+    operation = start(client, "PUT", "/deployments/app", body)
+    assert operation["status"] == "Succeeded"
+    # Nothing applied, nothing read in the deployment's namespace: it is created again.
+    assert fakes.resourcifier.applied == [["default"]]
 
 
 def test_dropping_a_field_applies_the_object_again(client, fakes):

@@ -84,3 +84,45 @@ def test_an_object_that_names_its_own_namespace_is_looked_for_there(
     post(resourcifier_url, {"resources": [config_map("a", namespace)]})
     [answered] = status(resourcifier_url, [config_map("a", namespace)], "default")
     assert answered["live"]["metadata"]["namespace"] == namespace
+
+
+def labelled(name: str, **labels: str) -> dict:
+    resource = config_map(name)
+    resource["properties"]["metadata"]["labels"] = {"app": "many", **labels}
+    return resource
+
+
+def test_many_objects_sharing_labels_are_read_in_one_listing(counted, simulator, namespace):
+    url, log = counted
+    resources = [labelled(f"cm-{i}", tier=str(i % 2)) for i in range(30)]
+    post(url, {"resources": resources, "namespace": namespace})
+    # Behind the caller's back: one object is relabelled, another deleted.
+    relabelled = labelled("cm-1", tier="1")
+    relabelled["properties"]["metadata"]["labels"]["app"] = "other"
+    post(url, {"resources": [relabelled], "namespace": namespace})
+    post(url, {"resources": [resources[2]], "namespace": namespace}, method="DELETE")
+    log.clear()
+
+    answers = status(url, resources, namespace)
+
+    assert [answer["name"] for answer in answers] == [f"cm-{i}" for i in range(30)]
+    health = {answer["name"]: answer["health"]["status"] for answer in answers}
+    assert health["cm-2"] == "Missing"
+    assert {status for name, status in health.items() if name != "cm-2"} == {"Healthy"}
+    assert answers[1]["live"]["metadata"]["labels"]["app"] == "other"
+    assert all(answer["live"]["metadata"]["name"] == answer["name"] for answer in answers[3:])
+    # One listing by the labels all share; only what it did not find is read on its own.
+    [listing, rest] = log.calls()
+    assert f" get configmaps.v1. --namespace {namespace} --selector app=many -o json" in listing
+    assert " get --ignore-not-found -o json -f -" in rest
+
+
+def test_a_few_objects_are_read_one_by_one(counted, namespace):
+    url, log = counted
+    resources = [labelled(f"cm-{i}") for i in range(3)]
+    post(url, {"resources": resources, "namespace": namespace})
+    log.clear()
+    answers = status(url, resources, namespace)
+    assert [answer["health"]["status"] for answer in answers] == ["Healthy"] * 3
+    [call] = log.calls()
+    assert " get --ignore-not-found -o json -f -" in call

@@ -8,8 +8,9 @@ failed. One failure takes kubectl's error text; several are applied again one at
 time, so each carries its own message; the live objects of the good ones are read
 in one more call (for a dry run, the good ones are dry-run again printing objects).
 
-Observing a batch is one `kubectl get --ignore-not-found -f -`; health comes from the
-live objects by the rules of `resourcifier.health`.
+Observing a batch is one `kubectl get --ignore-not-found -f -`, or, for many objects of
+one namespace, one listing by their shared labels first (see reading.py); health comes
+from the live objects by the rules of `resourcifier.health`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from resourcifier.backends.base import (
     closest,
 )
 from resourcifier.backends.kubectl.kinds import ServedKinds
+from resourcifier.backends.kubectl.reading import (
+    LiveIndex,
+    items_of,
+    json_documents,
+    listed_objects,
+)
 from resourcifier.backends.kubectl.runner import Kubectl, Outcome
 from resourcifier.health import (
     PROGRESSING,
@@ -86,7 +93,7 @@ class KubectlBackend(Backend):
         placed = [self._place(obj, namespace, defined) for obj in objects]
         outcome = self._apply(placed, "json", dry_run)
         if outcome.ok:
-            live = _LiveIndex(_json_documents(outcome.stdout))
+            live = LiveIndex(json_documents(outcome.stdout))
             return [_applied(live.take(obj), dry_run) for obj in placed]
         _raise_if_unreachable(outcome)
         if len(placed) == 1:
@@ -102,7 +109,7 @@ class KubectlBackend(Backend):
             for index in failed:
                 results[index] = self.apply([placed[index]], None, dry_run)[0]
         good = [placed[index] for index, ok in enumerate(confirmed) if ok]
-        live = _LiveIndex(self._dry_run_again(good) if dry_run else self._read_live(good))
+        live = LiveIndex(self._dry_run_again(good) if dry_run else self._read_live(good))
         for index, ok in enumerate(confirmed):
             if ok:
                 results[index] = _applied(live.take(placed[index]), dry_run)
@@ -113,20 +120,26 @@ class KubectlBackend(Backend):
             return []
         defined = _kinds_defined_by(objects)
         placed = [self._place(obj, namespace, defined) for obj in objects]
-        outcome = self.kubectl.run(
-            ["get", "--ignore-not-found", "-o", "json", "-f", "-"],
-            stdin=_as_stream(_stub(obj) for obj in placed),
-        )
-        _raise_if_unreachable(outcome)
-        live = _LiveIndex(_json_documents(outcome.stdout))
+        found = listed_objects(self.kubectl, self.kinds, placed, defined)
+        rest = [index for index in range(len(placed)) if index not in found]
+        unread = None
+        if rest:
+            outcome = self.kubectl.run(
+                ["get", "--ignore-not-found", "-o", "json", "-f", "-"],
+                stdin=_as_stream(_stub(placed[index]) for index in rest),
+            )
+            _raise_if_unreachable(outcome)
+            live = LiveIndex(json_documents(outcome.stdout))
+            found.update((index, live.take(placed[index])) for index in rest)
+            # kubectl prints what it found even when it could not look for some.
+            unread = None if outcome.ok else outcome.reason()
         observations = []
-        for obj in placed:
-            found = live.take(obj)
-            if found is None and not outcome.ok:
-                # kubectl prints what it found even when it could not look for some.
-                observations.append(Observation(None, Health(UNKNOWN, outcome.reason())))
+        for index in range(len(placed)):
+            obj = found[index]
+            if obj is None and unread is not None:
+                observations.append(Observation(None, Health(UNKNOWN, unread)))
             else:
-                observations.append(Observation(found, self._health(found)))
+                observations.append(Observation(obj, self._health(obj)))
         return observations
 
     def _health(self, obj: dict[str, Any] | None) -> Health:
@@ -209,7 +222,7 @@ class KubectlBackend(Backend):
             ["get", "-o", "json", *self._namespace_flag(namespace), "--", kind]
         )
         if outcome.ok:
-            return [item for doc in _json_documents(outcome.stdout) for item in _items(doc)]
+            return [item for doc in json_documents(outcome.stdout) for item in items_of(doc)]
         raise _read_error(outcome)
 
     def check(self) -> None:
@@ -237,7 +250,7 @@ class KubectlBackend(Backend):
         """What the server would store for `objects`, known to pass a dry run."""
         if not objects:
             return []
-        return _json_documents(self._apply(objects, "json", dry_run=True).stdout)
+        return json_documents(self._apply(objects, "json", dry_run=True).stdout)
 
     def _read_live(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The live objects among `objects`, read in one call (those missing are left out)."""
@@ -246,7 +259,7 @@ class KubectlBackend(Backend):
         outcome = self.kubectl.run(
             ["get", "-o", "json", "-f", "-"], stdin=_as_stream(_stub(obj) for obj in objects)
         )
-        return _json_documents(outcome.stdout)
+        return json_documents(outcome.stdout)
 
     def _serves(self, obj: dict[str, Any], defined: Mapping[tuple[str, str], bool]) -> bool:
         """Whether the cluster serves the object's kind, or the batch defines it."""
@@ -366,52 +379,3 @@ def _kinds_defined_by(objects: list[dict[str, Any]]) -> dict[tuple[str, str], bo
             if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
                 defined[spec["group"], names["kind"]] = spec.get("scope") != "Cluster"
     return defined
-
-
-def _json_documents(text: str) -> list[dict[str, Any]]:
-    """Every JSON value in kubectl's output, which may print several one after another."""
-    decoder = json.JSONDecoder()
-    documents, position = [], 0
-    text = text.strip()
-    while position < len(text):
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError:
-            break
-        if isinstance(value, dict):
-            documents.append(value)
-        position = end
-        while position < len(text) and text[position].isspace():
-            position += 1
-    return documents
-
-
-def _items(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """A List's items, or the document itself."""
-    if isinstance(document.get("items"), list) and document.get("kind", "").endswith("List"):
-        return [item for item in document["items"] if isinstance(item, dict)]
-    return [document]
-
-
-class _LiveIndex:
-    """Live objects from kubectl's answer, found again by what identifies them."""
-
-    def __init__(self, documents: list[dict[str, Any]]):
-        self._objects = [item for doc in documents for item in _items(doc)]
-
-    def take(self, wanted: dict[str, Any]) -> dict[str, Any] | None:
-        """The live object for `wanted`; without a namespace any namespace matches (the
-        context's default applied it)."""
-        group, kind = group_of(wanted["apiVersion"]), wanted["kind"]
-        name = wanted["metadata"]["name"]
-        namespace = wanted["metadata"].get("namespace")
-        for position, live in enumerate(self._objects):
-            metadata = live.get("metadata") or {}
-            if (
-                group_of(str(live.get("apiVersion", ""))) == group
-                and live.get("kind") == kind
-                and metadata.get("name") == name
-                and (namespace is None or metadata.get("namespace") in (namespace, None))
-            ):
-                return self._objects.pop(position)
-        return None

@@ -163,6 +163,21 @@ def test_save_manifest_records_resource_states(repo):
     assert repo.list_manifest_names("web") == [stored.name]
 
 
+def test_saving_a_manifest_records_its_resources_and_leaves_what_never_changes(repo):
+    stored = manifest("web")
+    created(repo, "web", stored)
+    stored.resources[0].state = ResourceState(CREATED)
+    stored.layout = {"resources": []}
+    stored.warnings = ["not stored"]
+
+    repo.save_manifest(stored)
+
+    loaded = repo.get_manifest("web", stored.name)
+    assert loaded.resources[0].status == CREATED
+    assert loaded.layout == {"resources": [{"name": "cm", "type": "ConfigMap"}]}
+    assert loaded.warnings == []
+
+
 def test_saving_a_missing_manifest_is_not_found_and_stores_nothing(repo):
     created(repo, "web")
     missing = manifest("web")

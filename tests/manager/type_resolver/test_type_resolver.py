@@ -92,6 +92,14 @@ def test_configuration_without_url_types_is_returned_as_is(site):
     assert local().resolve(template) is template
 
 
+def test_a_url_type_written_with_escapes_is_fetched_too(site):
+    url = site.add("/app.py", "def GenerateConfig(context):\n    return {}\n")
+    escaped = url.replace("://", "\\x3a\\/\\/")
+    assert "://" not in escaped
+    resolved = local().resolve(config(f'"{escaped}"'))
+    assert imports_of(resolved) == {url: url}
+
+
 def test_configuration_that_does_not_parse_is_left_to_the_expander():
     template = Template(name="web", content="resources: [\n")
     assert local().resolve(template) is template
