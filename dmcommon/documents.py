@@ -66,7 +66,10 @@ def load_yaml(text: str) -> Any:
                     raise TooDeep()
             elif isinstance(event, _CLOSE):
                 depth -= 1
-        return yaml.load(text, Loader=_Loader)
+        try:
+            return yaml.load(text, Loader=_Loader)
+        except ValueError as error:
+            raise _unreadable_scalar(text, error) from None
     except yaml.YAMLError:
         # The parser reads flow collections ahead of the events it hands out, so a deep
         # run of brackets meets the library's own limit (and its wording) first.
@@ -160,6 +163,44 @@ def _plain_value(loader: Any, text: str) -> Any:
         return loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
     except Exception:  # noqa: BLE001 - PyYAML's loader reports it its own way
         raise _Unusual() from None
+
+
+_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _unreadable_scalar(text: str, error: ValueError) -> yaml.YAMLError:
+    """The YAML error for a plain scalar whose form makes it a number or date that it is
+    not (`0b_`, `0x_`, `2001-13-45`), where PyYAML's constructor raises ValueError."""
+    loader = _Loader(text)
+    try:
+        pending = [loader.get_single_node()]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, yaml.ScalarNode):
+                constructor = loader.yaml_constructors.get(node.tag)
+                try:
+                    if constructor is not None:
+                        constructor(loader, node)
+                except ValueError:
+                    kind = _KINDS.get(node.tag, node.tag)
+                    return yaml.constructor.ConstructorError(
+                        None, None,
+                        f"{node.value!r} is written as {kind} but is not one; quote it to"
+                        " keep it a string",
+                        node.start_mark,
+                    )
+            elif isinstance(node, yaml.SequenceNode):
+                pending.extend(reversed(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                for key, value in reversed(node.value):
+                    pending += [value, key]
+    finally:
+        loader.dispose()
+    return yaml.constructor.ConstructorError(None, None, f"a value cannot be read: {error}")
 
 
 _FLOW_TOKEN = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")

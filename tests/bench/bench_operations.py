@@ -32,12 +32,17 @@ objects were found in it, a wait the apply answer already found Healthy reads no
 more (and is written with the operation's next change), a step is encoded once, the
 configuration is not parsed for URL types it cannot hold, the services' garbage
 collector leaves their start-up objects alone and runs less often, and the event
-stream polls sooner after activity. What the update still costs, by profile (stack CPU about 0.55 s): the
-resourcifier about 0.22 s, most of it its two kubectl processes (the listing and the
-apply); the manager about 0.22 s: recording 2,000 steps (their events, log lines, the
-operation and the 1,000-resource manifest saved 3 times) about a third, the JSON of
-the status read and its comparison, the request's expansion and plan; the expander and
-the simulator about 0.03 s each.
+stream polls sooner after activity.
+
+What the update still costs, by profile (stack CPU about 0.55 s): the resourcifier
+about 0.22 s, most of it its two kubectl processes (the listing and the apply); the
+manager about 0.22 s: recording 2,000 steps (their events, log lines, the operation and
+the 1,000-resource manifest saved 3 times) about a third, the JSON of the status read
+and its comparison, the request's expansion and plan; the expander and the simulator
+about 0.03 s each.
+
+On the idle machine, once everything was merged: update-1-of-1000 0.52 s (1 object
+applied, 0.52 s CPU), sync 1.32 s, deploy-1000 1.37 s, deploy-200 0.37 s.
 """
 
 from __future__ import annotations

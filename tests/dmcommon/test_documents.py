@@ -107,7 +107,8 @@ _FLOW_DOCUMENTS = st.recursive(_SCALARS, _flow, max_leaves=20)
 def _safe_loaders_answer(text: str) -> str:
     try:
         return repr(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except yaml.YAMLError:
+    # A scalar written as a number it is not (`0b_`) is a ValueError of PyYAML's.
+    except (yaml.YAMLError, ValueError):
         return "refused"
 
 
@@ -135,3 +136,24 @@ def test_flow_documents_load_as_the_safe_loader_loads_them(text):
 def test_block_documents_load_as_the_safe_loader_loads_them(data):
     text = yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
     assert _ours(text) == _safe_loaders_answer(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "value", "kind"),
+    [
+        ("mask: 0b_\n", "line 1, column 7", "'0b_'", "an integer"),
+        ("ports: [80, 0x_]\n", "line 1, column 13", "'0x_'", "an integer"),
+        ("a: 1\nreleased: 2001-13-45\n", "line 2, column 11", "'2001-13-45'", "a date"),
+        ("a: &n -0b_\nb: *n\n", "line 1, column 4", "'-0b_'", "an integer"),
+    ],
+)
+def test_a_scalar_written_as_a_number_or_date_it_is_not_is_a_yaml_error(
+    text, where, value, kind
+):
+    with pytest.raises(yaml.YAMLError) as raised:
+        load_yaml(text)
+    error = raised.value
+    assert f"line {error.problem_mark.line + 1}, column {error.problem_mark.column + 1}" == where
+    assert error.problem == (
+        f"{value} is written as {kind} but is not one; quote it to keep it a string"
+    )

@@ -8,6 +8,14 @@ def test_yaml_parse_error_in_config_names_the_line(expand):
     assert message.startswith("config: invalid YAML at line 4")
 
 
+def test_a_value_written_as_a_number_it_is_not_names_the_line(expand):
+    message = expand.error("resources:\n- name: a\n  type: Pod\n  properties: {mask: 0x_}\n")
+    assert message == (
+        "config: invalid YAML at line 4, column 22: '0x_' is written as an integer but is"
+        " not one; quote it to keep it a string"
+    )
+
+
 def test_yaml_parse_error_in_template_output_names_template_and_line(expand):
     message = expand.error(
         "resources:\n- {name: a, type: t.jinja}\n",

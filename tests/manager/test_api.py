@@ -182,6 +182,15 @@ def test_invalid_yaml_body_is_refused(client, fakes):
     assert response.get_json()["message"].startswith("the request body is not valid YAML")
 
 
+def test_a_body_with_a_value_written_as_a_date_it_is_not_is_refused(client, fakes):
+    body = "name: app\ncontent: 'resources: []'\nreleased: 2001-13-45\n"
+    response = client.post("/deployments", data=body, content_type="text/yaml")
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith("the request body is not valid YAML")
+    assert "'2001-13-45' is written as a date but is not one" in response.get_json()["message"]
+    assert_nothing_stored(client, fakes, "app")
+
+
 def test_an_expansion_error_is_a_400_and_stores_nothing(client, fakes):
     response = client.post("/deployments", json={"name": "app", "content": "resources: ["})
     assert response.status_code == 400
