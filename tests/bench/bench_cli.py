@@ -10,6 +10,13 @@ reachable), helm is left out of the line. Prints one line: medians side by side.
 
 `python -m tests.bench.bench_cli OTHER_DM` also times another `dm` (say, one installed
 from an earlier commit) in the same interleaved rounds, for a before/after.
+
+On the two-core machine, idle (load average about 1), two runs: dm --help 47-48 ms,
+dm list 51-53 ms, helm version 31-32 ms, so 1.5x and 1.7x. Before the lazy imports and
+the socket transport, `dm --help` took about 410 ms (importing requests and urllib3 was
+60% of it). What is left: the interpreter and site (about 9 ms), click (about 11 ms,
+with typing, inspect, datetime and uuid it imports), dm's own modules (about 15 ms),
+and for `dm list` the request itself.
 """
 
 from __future__ import annotations
