@@ -76,7 +76,7 @@ class Browser:
     def wait_for(self, condition, what: str, seconds: float = WAIT_SECONDS):
         """Wait until `condition()` is truthy; its value. Elements the page replaced
         while the condition looked at them count as not yet. A failure says what the
-        page showed instead."""
+        page showed instead, and which of its requests had answered."""
         waiting = WebDriverWait(
             self.driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
         )
@@ -84,8 +84,14 @@ class Browser:
             return waiting.until(lambda _driver: condition())
         except TimeoutException:
             shown = self.driver.execute_script("return document.body.innerText")
+            # Only requests that ended are listed: one missing here never answered.
+            answered = self.driver.execute_script(
+                "return performance.getEntriesByType('resource')"
+                ".map((entry) => `${Math.round(entry.duration)} ms ${entry.name}`)"
+            )
             raise AssertionError(
-                f"waited {seconds} s for {what}; the page at {self.hash()} shows:\n{shown}"
+                f"waited {seconds} s for {what}; the page at {self.hash()} shows:\n{shown}\n"
+                "requests that answered:\n" + "\n".join(answered)
             ) from None
 
     def wait_for_text(self, css: str, expected: str) -> None:
