@@ -21,14 +21,16 @@ from tests.deploy.compose import (
     on_path_as_docker_compose,
     run_step,
 )
-from tests.resourcifier.backends.docker.engine import engine_client
+from tests.resourcifier.backends.docker.engine import NAMESPACE_LABEL, engine_client
 from tests.resourcifier.backends.docker.helpers import containers_of, run, running_ids
 from tests.support import ServiceProcess, free_port, kubectl, wait_until
 
 # Image build (cached after the first), container start-up and a deployment per test.
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(900)]
 
-GUESTBOOK_LABEL = "deployment-manager.io/deployment=guestbook"
+# The documented guestbook: deployment guestbook in namespace default. Other tests run
+# guestbooks of their own on the same engine, in namespaces of their own.
+GUESTBOOK_LABELS = ["deployment-manager.io/deployment=guestbook", f"{NAMESPACE_LABEL}=default"]
 PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -109,7 +111,7 @@ def default_network(docker_client):
     name = "dm-default"
     existed = bool(docker_client.networks.list(names=[name]))
     yield name
-    label = {"label": GUESTBOOK_LABEL}
+    label = {"label": GUESTBOOK_LABELS}
     for container in docker_client.containers.list(all=True, filters=label):
         # One the engine is already removing answers 409: it goes anyway.
         with contextlib.suppress(docker.errors.APIError):
@@ -150,7 +152,7 @@ def test_documented_steps_deploy_the_guestbook_on_the_docker_backend(
     run_step(delete, env)
     assert wait_until(lambda: requests.get(guestbook, timeout=5).status_code == 404,
                       timeout=180, interval=0.5)
-    label = {"label": GUESTBOOK_LABEL}
+    label = {"label": GUESTBOOK_LABELS}
     # The engine may still be removing the last container when the record is gone.
     try:
         wait_until(lambda: docker_client.containers.list(all=True, filters=label) == [],
