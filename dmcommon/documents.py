@@ -178,8 +178,13 @@ def _unreadable_scalar(text: str, error: ValueError) -> yaml.YAMLError:
     loader = _Loader(text)
     try:
         pending = [loader.get_single_node()]
+        # An alias makes a node that may contain itself: each is looked at once.
+        seen: set[int] = set()
         while pending:
             node = pending.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             if isinstance(node, yaml.ScalarNode):
                 constructor = loader.yaml_constructors.get(node.tag)
                 try:

@@ -145,6 +145,8 @@ def test_block_documents_load_as_the_safe_loader_loads_them(data):
         ("ports: [80, 0x_]\n", "line 1, column 13", "'0x_'", "an integer"),
         ("a: 1\nreleased: 2001-13-45\n", "line 2, column 11", "'2001-13-45'", "a date"),
         ("a: &n -0b_\nb: *n\n", "line 1, column 4", "'-0b_'", "an integer"),
+        # A sequence that holds itself, ahead of the bad value.
+        ("a: &s [*s, 0x_]\n", "line 1, column 12", "'0x_'", "an integer"),
     ],
 )
 def test_a_scalar_written_as_a_number_or_date_it_is_not_is_a_yaml_error(
