@@ -66,13 +66,13 @@ def compose_env(request, tmp_path, docker_client) -> dict[str, str]:
 def remove_project(client, project: str) -> None:
     label = {"label": f"{PROJECT_LABEL}={project}"}
     for container in client.containers.list(all=True, filters=label):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True, v=True)
     for network in client.networks.list(filters=label):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        with contextlib.suppress(docker.errors.APIError):
             network.remove()
     for volume in client.volumes.list(filters=label):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        with contextlib.suppress(docker.errors.APIError):
             volume.remove(force=True)
 
 
